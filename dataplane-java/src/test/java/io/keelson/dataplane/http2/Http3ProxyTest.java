@@ -1,0 +1,144 @@
+package io.keelson.dataplane.http2;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.keelson.dataplane.server.ProxyServer;
+import io.keelson.dataplane.testing.H2FrameUpstream;
+import io.keelson.dataplane.testing.Ngtcp2Client;
+import io.keelson.dataplane.testing.ProxyHarness;
+import io.keelson.dataplane.testing.QuicYaml;
+import io.keelson.dataplane.testing.RunningProxies;
+import io.keelson.dataplane.testing.TestCa;
+import io.keelson.dataplane.testing.TestUpstream;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * HTTP/3 listeners (QUIC over real UDP sockets) served to ngtcp2's client, an independent QUIC and HTTP/3
+ * implementation: requests go through the same route, filters, upstreams and access log as HTTP/2 streams.
+ */
+class Http3ProxyTest {
+  @TempDir static Path dir;
+  static Path cert;
+  static Path key;
+
+  private final RunningProxies proxies = new RunningProxies();
+
+  @BeforeAll
+  static void certificates() throws Exception {
+    TestCa ca = new TestCa("keelson-h3-test-ca");
+    cert = ca.issue("proxy.test", "proxy.test", "localhost").write(dir, "server");
+    key = dir.resolve("server.key");
+  }
+
+  @AfterEach
+  void close() throws Exception {
+    proxies.close();
+  }
+
+  private ProxyServer start(String virtualHosts, String filters, String hcmExtra, String clusters) throws Exception {
+    return proxies.start(QuicYaml.bootstrap(QuicYaml.listener("h3", 0, "{}", cert, key, virtualHosts, filters, hcmExtra),
+        clusters), 1);
+  }
+
+  private static final String BY_AUTHORITY = """
+                    - name: a
+                      domains: ["a.test"]
+                      routes:
+                      - match: { prefix: "/" }
+                        route: { cluster: a }
+                    - name: rest
+                      domains: ["*"]
+                      routes:
+                      - match: { prefix: "/known" }
+                        route: { cluster: b }
+      """;
+
+  @Test
+  void aGetOverHttp3ReachesAnHttp1BackendAndIsLoggedAsHttp3() throws Exception {
+    TestUpstream up = proxies.keep(new TestUpstream("backend"));
+    Path log = dir.resolve("h3-access.log");
+    String accessLog = ProxyHarness.fileAccessLog(log, "%PROTOCOL% %REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE%\\n")
+        .stripIndent().lines().map(l -> "          " + l).reduce("", (a, b) -> a + b + "\n");
+    ProxyServer p = start(ProxyHarness.allTo("backend"), "", accessLog,
+        ProxyHarness.cluster("backend", "ROUND_ROBIN", up.port()));
+    int port = p.listenerAddress("h3").getPort();
+
+    Ngtcp2Client.Response r = Ngtcp2Client.get(port, "localhost", "/hello?x=1", dir);
+
+    assertThat(r.status()).as(r.output()).isEqualTo(200);
+    assertThat(r.header("x-upstream")).isEqualTo("backend");
+    assertThat(r.body()).startsWith("GET /hello?x=1\n").contains("x-forwarded-proto: https").contains("body-bytes: 0");
+    assertThat(r.body()).doesNotContain("transfer-encoding").doesNotContain("x-http2");
+    assertThat(up.requestLines).containsExactly("GET /hello?x=1 HTTP/1.1");
+    await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+        assertThat(Files.exists(log) ? Files.readString(log) : "").isEqualTo("HTTP/3 GET /hello?x=1 200\n"));
+    assertThat(RunningProxies.admin(p, "/listeners")).contains("h3::127.0.0.1:" + port);
+    assertThat(RunningProxies.admin(p, "/stats")).contains("http.h3.downstream_rq_total: 1");
+  }
+
+  @Test
+  void aPostBodyOverHttp3ReachesTheBackend() throws Exception {
+    TestUpstream up = proxies.keep(new TestUpstream("backend"));
+    ProxyServer p = start(ProxyHarness.allTo("backend"), "", "", ProxyHarness.cluster("backend", "ROUND_ROBIN", up.port()));
+    byte[] body = "x".repeat(100_000).getBytes(StandardCharsets.UTF_8);
+
+    Ngtcp2Client.Response r = Ngtcp2Client.send("POST", p.listenerAddress("h3").getPort(), "localhost", "/upload", body, dir);
+
+    assertThat(r.status()).as(r.output()).isEqualTo(200);
+    assertThat(r.body()).startsWith("POST /upload\n").contains("body-bytes: 100000");
+    assertThat(up.lastBody).isEqualTo(body);
+  }
+
+  @Test
+  void routesByAuthorityAnswers404WithoutARouteAndReachesAnH2cBackend() throws Exception {
+    TestUpstream a = proxies.keep(new TestUpstream("a"));
+    H2FrameUpstream b = proxies.keep(new H2FrameUpstream((stream, request) -> {
+      stream.write(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200").add("x-upstream", "h2c")));
+      stream.writeAndFlush(new DefaultHttp2DataFrame(io.netty.buffer.Unpooled.copiedBuffer(
+          "h2c saw " + request.headers().path(), StandardCharsets.UTF_8), true));
+    }));
+    ProxyServer p = start(BY_AUTHORITY, "", "", ProxyHarness.cluster("a", "ROUND_ROBIN", a.port())
+        + ProxyHarness.cluster("b", "ROUND_ROBIN", b.port()) + "    http2_protocol_options: {}\n");
+    int port = p.listenerAddress("h3").getPort();
+
+    Ngtcp2Client.Response toA = Ngtcp2Client.get(port, "a.test", "/any", dir);
+    Ngtcp2Client.Response toB = Ngtcp2Client.get(port, "localhost", "/known/x", dir);
+    Ngtcp2Client.Response none = Ngtcp2Client.get(port, "localhost", "/unknown", dir);
+
+    assertThat(toA.status()).as(toA.output()).isEqualTo(200);
+    assertThat(toA.header("x-upstream")).isEqualTo("a");
+    assertThat(toB.status()).as(toB.output()).isEqualTo(200);
+    assertThat(toB.header("x-upstream")).isEqualTo("h2c");
+    assertThat(toB.body()).isEqualTo("h2c saw /known/x");
+    assertThat(none.status()).as(none.output()).isEqualTo(404);
+    assertThat(a.requests.get()).isEqualTo(1);
+    assertThat(b.requests.get()).isEqualTo(1);
+  }
+
+  @Test
+  void rbacDeniesAnHttp3RequestWith403() throws Exception {
+    TestUpstream up = proxies.keep(new TestUpstream("backend"));
+    ProxyServer p = start(ProxyHarness.allTo("backend"), ProxyHarness.rbacDenyPrefix("/admin"), "",
+        ProxyHarness.cluster("backend", "ROUND_ROBIN", up.port()));
+    int port = p.listenerAddress("h3").getPort();
+
+    Ngtcp2Client.Response denied = Ngtcp2Client.get(port, "localhost", "/admin/x", dir);
+    Ngtcp2Client.Response allowed = Ngtcp2Client.get(port, "localhost", "/public", dir);
+
+    assertThat(denied.status()).as(denied.output()).isEqualTo(403);
+    assertThat(denied.body()).isEqualTo("RBAC: access denied");
+    assertThat(allowed.status()).as(allowed.output()).isEqualTo(200);
+    assertThat(up.requestLines).containsExactly("GET /public HTTP/1.1");
+  }
+}
