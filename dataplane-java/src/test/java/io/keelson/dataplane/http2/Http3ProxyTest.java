@@ -141,4 +141,57 @@ class Http3ProxyTest {
     assertThat(allowed.status()).as(allowed.output()).isEqualTo(200);
     assertThat(up.requestLines).containsExactly("GET /public HTTP/1.1");
   }
+
+  /** Envoy's way to advertise HTTP/3: the TCP listener's responses carry alt-svc for the QUIC listener's port. */
+  @Test
+  void aTcpListenerAdvertisesTheQuicListenerWithAltSvcFromResponseHeadersToAdd() throws Exception {
+    TestUpstream up = proxies.keep(new TestUpstream("backend"));
+    int port = portFreeForTcpAndUdp();
+    String tcp = """
+          - name: tcp
+            address: { socket_address: { address: 127.0.0.1, port_value: %d } }
+            filter_chains:
+            - filters:
+              - name: envoy.filters.network.http_connection_manager
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                  stat_prefix: tcp
+                  route_config:
+                    response_headers_to_add:
+                    - header: { key: alt-svc, value: 'h3=":%d"; ma=86400' }
+                    virtual_hosts:
+        %s
+                  http_filters:
+                  - name: envoy.filters.http.router
+                    typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
+        """.formatted(port, port, ProxyHarness.allTo("backend").stripTrailing());
+    ProxyServer p = proxies.start(QuicYaml.bootstrap(tcp + QuicYaml.listener("h3", port, "{}", cert, key,
+        ProxyHarness.allTo("backend"), "", ""), ProxyHarness.cluster("backend", "ROUND_ROBIN", up.port())), 1);
+    assertThat(p.listenerAddress("tcp").getPort()).isEqualTo(port);
+    assertThat(p.listenerAddress("h3").getPort()).isEqualTo(port);
+
+    Process curl = new ProcessBuilder("curl", "-sS", "-D", "-", "-o", "/dev/null", "http://127.0.0.1:" + port + "/")
+        .redirectErrorStream(true).start();
+    String head = new String(curl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(curl.waitFor()).isZero();
+    assertThat(head).contains("alt-svc: h3=\":" + port + "\"; ma=86400");
+
+    Ngtcp2Client.Response overH3 = Ngtcp2Client.get(port, "localhost", "/after-alt-svc", dir);
+    assertThat(overH3.status()).as(overH3.output()).isEqualTo(200);
+    assertThat(overH3.header("alt-svc")).isNull(); // the QUIC listener's own routes add none
+  }
+
+  private static int portFreeForTcpAndUdp() throws Exception {
+    for (int i = 0; i < 50; i++) {
+      try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        int port = s.getLocalPort();
+        try (java.net.DatagramSocket u = new java.net.DatagramSocket(port, java.net.InetAddress.getLoopbackAddress())) {
+          return port;
+        } catch (java.net.SocketException taken) {
+          // its UDP twin is in use: another one
+        }
+      }
+    }
+    throw new IllegalStateException("no port free for both TCP and UDP");
+  }
 }
