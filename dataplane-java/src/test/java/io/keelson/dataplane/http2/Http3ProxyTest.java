@@ -181,6 +181,35 @@ class Http3ProxyTest {
     assertThat(overH3.header("alt-svc")).isNull(); // the QUIC listener's own routes add none
   }
 
+  @Test
+  void requireClientCertificateRefusesAClientWithoutOneAndServesOneWithIt() throws Exception {
+    TestUpstream up = proxies.keep(new TestUpstream("backend"));
+    TestCa clients = new TestCa("keelson-h3-client-ca");
+    Path clientCert = clients.issue("client.test", "client.test").write(dir, "client");
+    Path clientKey = dir.resolve("client-sec1.key"); // GnuTLS 3.7 reads the SEC1 form of an EC key, not PKCS#8's
+    Process openssl = new ProcessBuilder("openssl", "ec", "-in", dir.resolve("client.key").toString(), "-out",
+        clientKey.toString()).redirectErrorStream(true).start();
+    assertThat(openssl.waitFor()).as(new String(openssl.getInputStream().readAllBytes())).isZero();
+    Path trusted = clients.write(dir, "client-ca.crt");
+    String mtls = """
+                    require_client_certificate: true
+        """;
+    String yaml = QuicYaml.bootstrap(QuicYaml.listener("h3", 0, "{}", cert, key, mtls, ProxyHarness.allTo("backend"), "", ""),
+        ProxyHarness.cluster("backend", "ROUND_ROBIN", up.port()))
+        .replace("              alpn_protocols: [h3]\n", "              alpn_protocols: [h3]\n"
+            + "              validation_context: { trusted_ca: { filename: \"" + trusted + "\" } }\n");
+    ProxyServer p = proxies.start(yaml, 1);
+    int port = p.listenerAddress("h3").getPort();
+
+    Ngtcp2Client.Response without = Ngtcp2Client.get(port, "localhost", "/no-cert", dir);
+    Ngtcp2Client.Response with = Ngtcp2Client.send("GET", port, "localhost", "/with-cert", null, dir,
+        "--cert=" + clientCert, "--key=" + clientKey);
+
+    assertThat(without.status()).as(without.output()).isEqualTo(-1);
+    assertThat(with.status()).as(with.output()).isEqualTo(200);
+    assertThat(up.requestLines).containsExactly("GET /with-cert HTTP/1.1");
+  }
+
   private static int portFreeForTcpAndUdp() throws Exception {
     for (int i = 0; i < 50; i++) {
       try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {

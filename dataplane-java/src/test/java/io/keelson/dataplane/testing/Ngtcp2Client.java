@@ -40,8 +40,8 @@ public final class Ngtcp2Client {
    * {@code method} with {@code body} (null for none) as its request body; the response body is read from the
    * client's {@code --download} file (its output interleaves debug lines).
    */
-  public static Response send(String method, int port, String authority, String path, byte[] body, Path dir)
-      throws Exception {
+  public static Response send(String method, int port, String authority, String path, byte[] body, Path dir,
+      String... options) throws Exception {
     Path downloads = java.nio.file.Files.createTempDirectory(dir, "h3-download");
     List<String> cmd = new ArrayList<>(List.of(BINARY, "--exit-on-all-streams-close", "--no-quic-dump",
         "--no-http-dump", "--timeout=10s", "--handshake-timeout=10s", "--download=" + downloads, "-m", method));
@@ -50,6 +50,7 @@ public final class Ngtcp2Client {
       java.nio.file.Files.write(data, body);
       cmd.add("--data=" + data);
     }
+    cmd.addAll(List.of(options));
     cmd.addAll(List.of("127.0.0.1", Integer.toString(port), "https://" + authority + path));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     byte[] out = p.getInputStream().readAllBytes();

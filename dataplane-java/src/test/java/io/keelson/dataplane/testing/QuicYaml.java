@@ -15,6 +15,12 @@ public final class QuicYaml {
    */
   public static String listener(String name, int port, String quicOptions, Path cert, Path key, String virtualHosts,
       String httpFilters, String hcmExtra) {
+    return listener(name, port, quicOptions, cert, key, "", virtualHosts, httpFilters, hcmExtra);
+  }
+
+  /** As above, with {@code tlsExtra}: fields of the downstream_tls_context (indented 12 spaces), may be "". */
+  public static String listener(String name, int port, String quicOptions, Path cert, Path key, String tlsExtra,
+      String virtualHosts, String httpFilters, String hcmExtra) {
     return """
           - name: %s
             address: { socket_address: { protocol: UDP, address: 127.0.0.1, port_value: %d } }
@@ -26,6 +32,7 @@ public final class QuicYaml {
                 typed_config:
                   "@type": type.googleapis.com/envoy.extensions.transport_sockets.quic.v3.QuicDownstreamTransport
                   downstream_tls_context:
+        %s
                     common_tls_context:
                       tls_certificates:
                       - certificate_chain: { filename: "%s" }
@@ -48,7 +55,7 @@ public final class QuicYaml {
                   - name: envoy.filters.http.router
                     typed_config:
                       "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-        """.formatted(name, port, quicOptions, cert, key, name, hcmExtra.stripTrailing(), virtualHosts.stripTrailing(),
+        """.formatted(name, port, quicOptions, tlsExtra.stripTrailing(), cert, key, name, hcmExtra.stripTrailing(), virtualHosts.stripTrailing(),
         httpFilters.stripTrailing()).replace("\n\n", "\n").replace("\n\n", "\n");
   }
 
