@@ -78,6 +78,12 @@ public final class Http3Listener {
     streams.retiredFrom = retiredFrom;
     ch.attr(STREAMS).set(streams);
     connections.add(ch);
+    var served = streams.snapshot().listener(listenerName);
+    if (served != null) { // the connection manager's downstream_cx_total / _active, as for TCP connections
+      served.stats().cxTotal.increment();
+      served.stats().cxActive.increment();
+      ch.closeFuture().addListener(f -> served.stats().cxActive.decrement());
+    }
     var handshake = ch.eventLoop().schedule(() -> {
       if (!ch.isActive() && ch.isOpen()) { // a server QuicChannel turns active when its handshake completes
         ch.close(); // the handshake is late (crypto_handshake_timeout)

@@ -36,8 +36,7 @@ class Http3ProxyTest {
 
   @BeforeAll
   static void certificates() throws Exception {
-    TestCa ca = new TestCa("keelson-h3-test-ca");
-    cert = ca.issue("proxy.test", "proxy.test", "localhost").write(dir, "server");
+    cert = QuicYaml.serverCertificate(dir);
     key = dir.resolve("server.key");
   }
 
@@ -84,7 +83,10 @@ class Http3ProxyTest {
     await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
         assertThat(Files.exists(log) ? Files.readString(log) : "").isEqualTo("HTTP/3 GET /hello?x=1 200\n"));
     assertThat(RunningProxies.admin(p, "/listeners")).contains("h3::127.0.0.1:" + port);
-    assertThat(RunningProxies.admin(p, "/stats")).contains("http.h3.downstream_rq_total: 1");
+    assertThat(RunningProxies.admin(p, "/stats")).contains("http.h3.downstream_rq_total: 1")
+        .contains("http.h3.downstream_cx_total: 1").contains("http.h3.downstream_rq_2xx: 1");
+    await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+        assertThat(RunningProxies.admin(p, "/stats")).contains("http.h3.downstream_cx_active: 0\n"));
   }
 
   @Test

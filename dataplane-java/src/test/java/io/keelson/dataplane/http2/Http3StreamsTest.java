@@ -7,7 +7,6 @@ import io.keelson.dataplane.testing.H3Client;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.QuicYaml;
 import io.keelson.dataplane.testing.RunningProxies;
-import io.keelson.dataplane.testing.TestCa;
 import io.keelson.dataplane.testing.TestUpstream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -31,8 +30,7 @@ class Http3StreamsTest {
 
   @BeforeAll
   static void certificates() throws Exception {
-    TestCa ca = new TestCa("keelson-h3-streams-ca");
-    cert = ca.issue("proxy.test", "proxy.test", "localhost").write(dir, "server");
+    cert = QuicYaml.serverCertificate(dir);
     key = dir.resolve("server.key");
   }
 

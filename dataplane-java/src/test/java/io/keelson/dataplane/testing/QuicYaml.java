@@ -6,6 +6,11 @@ import java.nio.file.Path;
 public final class QuicYaml {
   private QuicYaml() {}
 
+  /** A server certificate for {@code localhost} from a new test CA, written to {@code dir} (key beside it as server.key). */
+  public static Path serverCertificate(Path dir) throws Exception {
+    return new TestCa("keelson-h3-test-ca").issue("proxy.test", "proxy.test", "localhost").write(dir, "server");
+  }
+
   /**
    * One Listener item (indented 2 spaces, for a {@code listeners:} list) {@code name}: UDP on 127.0.0.1:{@code port},
    * {@code quic_options}, an envoy.transport_sockets.quic chain with {@code cert}/{@code key} and a connection manager
