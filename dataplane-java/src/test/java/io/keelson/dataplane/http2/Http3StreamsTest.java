@@ -112,4 +112,31 @@ class Http3StreamsTest {
       }
     }
   }
+
+  @Test
+  void maxConcurrentStreamsBoundsTheStreamsAClientMayOpen() throws Exception {
+    TestUpstream up = proxies.keep(new TestUpstream("backend"));
+    ProxyServer p = proxies.start(QuicYaml.bootstrap(QuicYaml.listener("h3", 0,
+        "{ quic_protocol_options: { max_concurrent_streams: 2 } }", cert, key, ProxyHarness.allTo("backend"), "", ""),
+        ProxyHarness.cluster("backend", "ROUND_ROBIN", up.port())), 1);
+    try (H3Client client = new H3Client(p.listenerAddress("h3").getPort())) {
+      CompletableFuture<H3Client.Response> a = client.send("GET", "/delay/1500?a");
+      CompletableFuture<H3Client.Response> b = client.send("GET", "/delay/1500?b");
+      Throwable third = null;
+      try {
+        client.send("GET", "/third").get(5, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        third = e;
+      }
+      // QUIC's stream limit (the transport parameter initial_max_streams_bidi): the client cannot open a third stream
+      assertThat(third).as("a third stream beyond max_concurrent_streams").hasRootCauseMessage(
+          "QuicTransportError{code=4, name='STREAM_LIMIT_ERROR'}: QUICHE_ERR_STREAM_LIMIT");
+      assertThat(a.get(30, TimeUnit.SECONDS).status()).isEqualTo(200);
+      assertThat(b.get(30, TimeUnit.SECONDS).status()).isEqualTo(200);
+      assertThat(up.requestLines).doesNotContain("GET /third HTTP/1.1");
+      // the limit is on open streams: once those two ended, the client gets more (MAX_STREAMS)
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).ignoreExceptions().until(() ->
+          client.send("GET", "/fourth").get(10, TimeUnit.SECONDS).status() == 200);
+    }
+  }
 }

@@ -87,7 +87,7 @@ class QuicListenerConfigTest {
   }
 
   @Test
-  void refusesSeveralChainsAndATcpProxyOnAQuicListener() {
+  void refusesSeveralChainsOnAQuicListener() {
     String yaml = quic("{}");
     String chain = yaml.substring(yaml.indexOf("    - transport_socket:"), yaml.indexOf("  clusters:"));
     assertThatThrownBy(() -> load(yaml.replace(chain, chain + chain)))
