@@ -14,6 +14,8 @@ import java.util.Map;
  * @param names       the mesh's names for the sidecar's DNS proxy (from the control plane, in a listener's
  *                    metadata: {@link io.keelson.dataplane.dns.NameTable#METADATA_KEY}); empty when none was sent
  * @param udpListeners the UDP listeners ({@code socket_address.protocol: UDP}, each running udp_proxy), in source order
+ * @param quicListeners the listeners among {@code listeners} that serve HTTP/3 over QUIC (a UDP address with
+ *                    {@code udp_listener_config.quic_options}), by name, with their QUIC settings
  */
 public record ProxySnapshot(
     String version,
@@ -22,7 +24,14 @@ public record ProxySnapshot(
     String configDump,
     List<String> warnings,
     io.keelson.dataplane.dns.NameTable names,
-    List<UdpListenerConfig> udpListeners) {
+    List<UdpListenerConfig> udpListeners,
+    Map<String, QuicOptions> quicListeners) {
+
+  public ProxySnapshot(String version, List<ListenerConfig> listeners, Map<String, ClusterConfig> clusters,
+      String configDump, List<String> warnings, io.keelson.dataplane.dns.NameTable names,
+      List<UdpListenerConfig> udpListeners) {
+    this(version, listeners, clusters, configDump, warnings, names, udpListeners, Map.of());
+  }
 
   public ProxySnapshot(String version, List<ListenerConfig> listeners, Map<String, ClusterConfig> clusters,
       String configDump, List<String> warnings) {
@@ -38,8 +47,15 @@ public record ProxySnapshot(
     names = names == null ? io.keelson.dataplane.dns.NameTable.EMPTY : names;
     listeners = List.copyOf(listeners);
     udpListeners = udpListeners == null ? List.of() : List.copyOf(udpListeners);
+    quicListeners = quicListeners == null ? Map.of() : Map.copyOf(quicListeners);
     clusters = Map.copyOf(clusters);
     warnings = List.copyOf(warnings);
+  }
+
+  /** The listeners bound as TCP sockets: all but the {@link #quicListeners}. */
+  public List<ListenerConfig> tcpListeners() {
+    return quicListeners.isEmpty() ? listeners
+        : listeners.stream().filter(l -> !quicListeners.containsKey(l.name())).toList();
   }
 
   public ClusterConfig cluster(String name) {

@@ -60,7 +60,7 @@ public final class Http2ServerSupport {
         .gracefulShutdownTimeoutMillis(30_000)
         .build();
     ServerStreams streams = new ServerStreams(context, listener.name(), upstreams(context),
-        hcm.streamIdleTimeout().toNanos(), options.maxConcurrentStreams());
+        hcm.streamIdleTimeout().toNanos(), options.maxConcurrentStreams(), DownstreamCodec.HTTP2);
     pipeline.addLast("h2-codec", codec);
     pipeline.addLast("h2-multiplex", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
       @Override

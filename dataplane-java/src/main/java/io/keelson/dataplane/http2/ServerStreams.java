@@ -4,7 +4,7 @@ import io.keelson.dataplane.http1.ProxyContext;
 import io.netty.util.concurrent.FastThreadLocal;
 
 /**
- * What every stream of one HTTP/2 downstream connection shares: the proxy, the listener's name, the
+ * What every stream of one HTTP/2 (or HTTP/3) downstream connection shares: the proxy, the listener's name, the
  * event loop's upstream channels, the stream idle timeout, and the count of open streams (the
  * max_concurrent_streams cap, enforced here as well as announced in SETTINGS, since a client may
  * open streams before it has acknowledged them). Event-loop confined.
@@ -15,11 +15,15 @@ final class ServerStreams {
   final FastThreadLocal<UpstreamChannels> upstreams;
   final long streamIdleNanos;
   final int maxConcurrentStreams;
+  /** HTTP/2 or HTTP/3 streams: what is logged as the protocol, how a stream is reset. */
+  final DownstreamCodec codec;
   int open;
   /** The snapshot that still had this connection's listener, once an update removed or replaced it; else null. */
   io.keelson.dataplane.routing.ServingSnapshot retiredFrom;
-  /** A GOAWAY is on its way (the listener was retired before the connection chose HTTP/2). */
+  /** A GOAWAY is on its way (the listener was retired before the connection chose HTTP/2, or an HTTP/3 drain). */
   boolean goingAway;
+  /** HTTP/3: the highest request stream id opened, -1 before the first (a drain's GOAWAY names the next one). */
+  long lastStreamId = -1;
   /** The connection's guard, told when each stream closes (the premature-reset check); set by the guard. */
   ConnectionGuard guard;
 
@@ -40,7 +44,8 @@ final class ServerStreams {
   }
 
   ServerStreams(ProxyContext context, String listenerName, FastThreadLocal<UpstreamChannels> upstreams,
-      long streamIdleNanos, int maxConcurrentStreams) {
+      long streamIdleNanos, int maxConcurrentStreams, DownstreamCodec codec) {
+    this.codec = codec;
     this.context = context;
     this.listenerName = listenerName;
     this.upstreams = upstreams;

@@ -41,7 +41,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.util.ReferenceCountUtil;
@@ -82,8 +81,6 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   static final String OVERFLOW = "upstream connect error or disconnect/reset before headers. reset reason: overflow";
   /** Envoy's header on a reply to a request a circuit breaker refused (flag UO). */
   static final String OVERLOADED_HEADER = "x-envoy-overloaded: true\r\n";
-  /** %PROTOCOL% of a downstream HTTP/2 stream. */
-  static final String PROTOCOL = "HTTP/2";
 
   private enum State { WAITING_HEAD, ROUTING, CONNECTING, FORWARDING, DONE }
 
@@ -698,7 +695,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (upgradeType == null && !proxiedConnect) { // an upgrade or a CONNECT is not mirrored (as on HTTP/1.1)
       mirror.start(forward, snapshot, streams, down.eventLoop(), request, requestEndedWithHead, pending);
     }
-    observer.trace(listener.config().http().tracing(), head, PROTOCOL, request.headers()::set, startNanos, downstreamIp); // the connection manager's downstream address
+    observer.trace(listener.config().http().tracing(), head, streams.codec.protocol, request.headers()::set, startNanos, downstreamIp); // the connection manager's downstream address
     if (upgradeType != null) {
       openUpgradeTunnel();
       return;
@@ -1735,7 +1732,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     boolean replacesContentType = false;
     var renderer = listener == null || responseStarted ? null : streams.context().localReplies(listener.config().http());
     if (renderer != null) { // local_reply_config: the same rewrite for gRPC calls, whose grpc-status follows the new code
-      var reply = renderer.render(status, body, flag, head, uri, PROTOCOL);
+      var reply = renderer.render(status, body, flag, head, uri, streams.codec.protocol);
       rewritten = reply.status != status;
       status = reply.status;
       body = reply.body;
@@ -1809,7 +1806,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private void stopUploadAfterResponse(ChannelFuture lastWrite) {
     lastWrite.addListener(f -> {
       if (!requestComplete && down.isActive()) {
-        down.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.NO_ERROR));
+        streams.codec.stopReading(down);
       }
     });
   }
@@ -1818,7 +1815,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     state = State.DONE;
     cancelExternalCheck();
     record();
-    down.writeAndFlush(new DefaultHttp2ResetFrame(error));
+    streams.codec.reset(down, error);
     down.close();
   }
 
@@ -1870,7 +1867,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
     InetSocketAddress remote = io.keelson.dataplane.intercept.RemoteAddress.of(down.parent());
     observer.healthCheck(policy.healthCheck());
-    observer.end(listener, head, uri, PROTOCOL, duration, responseStatus, flag, requestBytes, responseBytes,
+    observer.end(listener, head, uri, streams.codec.protocol, duration, responseStatus, flag, requestBytes, responseBytes,
         cluster != null ? cluster.name() : null, endpointTried ? balancer.endpoint(endpoint) : null,
         remote == null ? null : io.keelson.dataplane.edge.DownstreamAddress.logAddress(downstreamIp, downstreamFromXff,
             remote.getAddress().getHostAddress() + ":" + remote.getPort()),

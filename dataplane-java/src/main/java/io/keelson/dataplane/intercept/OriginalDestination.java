@@ -59,7 +59,11 @@ public final class OriginalDestination {
   /** The connection's local address as its filters see it: the restored original destination, else the socket's. */
   public static InetSocketAddress localAddress(Channel ch) {
     InetSocketAddress restored = ch.attr(RESTORED).get();
-    return restored != null ? restored : (InetSocketAddress) ch.localAddress();
+    if (restored != null) {
+      return restored;
+    }
+    return ch instanceof io.netty.handler.codec.quic.QuicChannel quic // its localAddress() is a connection id
+        ? (InetSocketAddress) quic.localSocketAddress() : (InetSocketAddress) ch.localAddress();
   }
 
   /**

@@ -20,11 +20,14 @@ public final class RemoteAddress {
   /** The connection's remote address: the restored one, else the socket's (null when it has none). */
   public static InetSocketAddress of(Channel ch) {
     InetSocketAddress restored = ch.attr(RESTORED).get();
-    return restored != null ? restored : ch.remoteAddress() instanceof InetSocketAddress a ? a : null;
+    return restored != null ? restored : peer(ch);
   }
 
   /** The socket's own peer, whatever a PROXY protocol header claimed (null when it has none). */
   public static InetSocketAddress peer(Channel ch) {
+    if (ch instanceof io.netty.handler.codec.quic.QuicChannel quic) { // its remoteAddress() is a connection id
+      return quic.remoteSocketAddress() instanceof InetSocketAddress a ? a : null;
+    }
     return ch.remoteAddress() instanceof InetSocketAddress a ? a : null;
   }
 

@@ -58,6 +58,8 @@ public final class ProxyServer implements AutoCloseable {
   private final ListenerSet listeners;
   /** The udp_proxy listeners (sockets and sessions of their own, apart from the TCP listeners' connections). */
   private final io.keelson.dataplane.udp.UdpListeners udpListeners;
+  /** The HTTP/3 listeners (a UDP socket each, their QUIC connections apart from {@link #connections}). */
+  private final QuicListeners quicListeners;
   private AdminServer admin;
   private boolean started; // guarded by this
   private volatile boolean closed;
@@ -85,6 +87,7 @@ public final class ProxyServer implements AutoCloseable {
     this.listeners = new ListenerSet(this::bootstrap, this::initializer, options.drainTime());
     this.udpListeners = new io.keelson.dataplane.udp.UdpListeners(workers, options.transport(), stats,
         context::snapshot, tcpContext::accessLogger);
+    this.quicListeners = new QuicListeners(workers, options.transport(), context, options.drainTime());
     stats.server().lifecycle(() -> state().code());
   }
 
@@ -170,9 +173,10 @@ public final class ProxyServer implements AutoCloseable {
     }
     try {
       checkTransport(context.snapshot().config());
-      listeners.admit(listeners.reconcile(context.snapshot().config().listeners())); // its snapshot is in effect
+      listeners.admit(listeners.reconcile(context.snapshot().config().tcpListeners())); // its snapshot is in effect
       udpListeners.reconcile(context.snapshot().config().udpListeners());
-      listening = !listeners.isEmpty() || !udpListeners.addresses().isEmpty();
+      quicListeners.reconcile(context.snapshot().config(), context.snapshot());
+      listening = anyBound();
     } catch (ConfigException e) {
       close();
       throw new IllegalStateException(e.getMessage(), e);
@@ -208,6 +212,10 @@ public final class ProxyServer implements AutoCloseable {
     }
   }
 
+  private boolean anyBound() {
+    return !listeners.isEmpty() || !udpListeners.addresses().isEmpty() || !quicListeners.addresses().isEmpty();
+  }
+
   private static String describe(Exception e) {
     return ListenerSet.describe(e);
   }
@@ -216,6 +224,7 @@ public final class ProxyServer implements AutoCloseable {
   public synchronized InetSocketAddress listenerAddress(String name) {
     Map<String, InetSocketAddress> bound = new java.util.LinkedHashMap<>(listeners.addresses());
     bound.putAll(udpListeners.addresses());
+    bound.putAll(quicListeners.addresses());
     InetSocketAddress a = bound.get(name);
     if (a == null) {
       throw new IllegalArgumentException("no listener named '" + name + "'; have " + bound.keySet());
@@ -232,6 +241,7 @@ public final class ProxyServer implements AutoCloseable {
   public synchronized List<String> listenerListing() {
     List<String> out = new java.util.ArrayList<>(listeners.listing());
     out.addAll(udpListeners.listing());
+    out.addAll(quicListeners.listing());
     return out;
   }
 
@@ -249,6 +259,7 @@ public final class ProxyServer implements AutoCloseable {
     context.startDraining();
     listeners.closeAll(false);
     udpListeners.closeAll(); // a UDP listener has no in-band drain: its sessions end
+    quicListeners.closeAll(true, context.snapshot()); // GOAWAY, streams finish, then the sockets close
     listening = false;
     for (Channel c : connections) {
       c.eventLoop().execute(() -> Http1ProxyInitializer.drain(c));
@@ -311,14 +322,22 @@ public final class ProxyServer implements AutoCloseable {
     ServingSnapshot before = context.snapshot(); // retired listeners' (and old versions') connections finish on it
     // first: a UDP bind failure leaves the TCP listeners untouched; a TCP one puts the UDP listeners back
     io.keelson.dataplane.udp.UdpListeners.Rollback udpChange = udpListeners.reconcile(snapshot.udpListeners());
-    ListenerSet.Change change;
+    QuicListeners.Rollback quicChange;
     try {
-      change = listeners.reconcile(snapshot.listeners());
+      quicChange = quicListeners.reconcile(snapshot, before);
     } catch (ConfigException | RuntimeException e) {
       udpChange.undo();
       throw e;
     }
-    listening = !listeners.isEmpty() || !udpListeners.addresses().isEmpty();
+    ListenerSet.Change change;
+    try {
+      change = listeners.reconcile(snapshot.tcpListeners());
+    } catch (ConfigException | RuntimeException e) {
+      quicChange.undo();
+      udpChange.undo();
+      throw e;
+    }
+    listening = anyBound();
     if (!change.isEmpty()) {
       LOG.info("listeners: added {}, rebound {}, updated {}, taken over {}, removed {}", change.added(),
           change.rebound(), change.updated(), change.takenOver(), change.removed());
@@ -424,6 +443,7 @@ public final class ProxyServer implements AutoCloseable {
     context.startDraining();
     listeners.closeAll(true);
     udpListeners.closeAll();
+    quicListeners.closeAll(false, context.snapshot());
     listening = false;
     for (Channel c : connections) {
       c.eventLoop().execute(() -> Http1ProxyInitializer.drain(c));

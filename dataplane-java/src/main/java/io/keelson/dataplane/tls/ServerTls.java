@@ -16,8 +16,16 @@ import javax.net.ssl.SSLParameters;
  * @param context  the Netty context
  * @param provider BoringSSL or JDK
  * @param alpn     the ALPN protocols actually advertised (configured ones this process can serve)
+ * @param credentials what the context was built from (certificate, client verification), for a QUIC listener's
+ *                 context ({@link QuicServerTls}); null for one built in a test
  */
-public record ServerTls(DownstreamTlsConfig config, SslContext context, SslProvider provider, List<String> alpn) {
+public record ServerTls(DownstreamTlsConfig config, SslContext context, SslProvider provider, List<String> alpn,
+    ServerCredentials credentials) {
+
+  /** A context built without its credentials kept (no QUIC context can be made from it). */
+  public ServerTls(DownstreamTlsConfig config, SslContext context, SslProvider provider, List<String> alpn) {
+    this(config, context, provider, alpn, null);
+  }
 
   /** A new server-side handler for one accepted connection. */
   public SslHandler newHandler(ByteBufAllocator alloc) {

@@ -39,9 +39,11 @@ public final class TlsContexts {
     PrivateKey key = PemMaterial.privateKey(config.privateKey(), PRIVATE_KEY);
     PemMaterial.checkKeyMatches(key, chain[0], PRIVATE_KEY);
     SslContextBuilder b = SslContextBuilder.forServer(key, chain).sslProvider(provider);
+    javax.net.ssl.TrustManager trust = null;
     if (config.trustedCa() != null) {
       X509Certificate[] cas = PemMaterial.certificates(config.trustedCa(), TRUSTED_CA);
-      b.trustManager(new SanCheckingTrustManager(cas, config.clientSans()));
+      trust = new SanCheckingTrustManager(cas, config.clientSans());
+      b.trustManager(trust);
       b.clientAuth(config.requireClientCert() ? ClientAuth.REQUIRE : ClientAuth.OPTIONAL);
     } else if (config.requireClientCert()) {
       throw new TlsConfigException("require_client_certificate",
@@ -50,7 +52,7 @@ public final class TlsContexts {
       throw new TlsConfigException("common_tls_context.validation_context.match_typed_subject_alt_names",
           "SAN matchers need validation_context.trusted_ca");
     }
-    return finishServer(b, config, provider);
+    return finishServer(b, config, provider, ServerCredentials.of(key, chain, trust, config.requireClientCert()));
   }
 
   public static ClientTls client(UpstreamTlsConfig config) {
@@ -88,13 +90,15 @@ public final class TlsContexts {
    */
   public static ServerTls sdsServer(DownstreamTlsConfig config, io.keelson.dataplane.security.CertificateSource source,
       boolean validateClients, SslProvider provider) {
-    SslContextBuilder b = SslContextBuilder.forServer(new io.keelson.dataplane.security.RotatingKeyManager(source))
-        .sslProvider(provider);
+    var keys = new io.keelson.dataplane.security.RotatingKeyManager(source);
+    SslContextBuilder b = SslContextBuilder.forServer(keys).sslProvider(provider);
+    javax.net.ssl.TrustManager trust = null;
     if (validateClients) {
-      b.trustManager(SdsTrustManager.mesh(source, config.clientSans()));
+      trust = SdsTrustManager.mesh(source, config.clientSans());
+      b.trustManager(trust);
       b.clientAuth(config.requireClientCert() ? ClientAuth.REQUIRE : ClientAuth.OPTIONAL);
     }
-    return finishServer(b, config, provider);
+    return finishServer(b, config, provider, new ServerCredentials(keys, trust, config.requireClientCert()));
   }
 
   /**
@@ -105,10 +109,12 @@ public final class TlsContexts {
    */
   public static ServerTls listenerSdsServer(DownstreamTlsConfig config, ListenerSecret certificate, ListenerSecret ca,
       SslProvider provider) {
-    SslContextBuilder b = SslContextBuilder.forServer(new io.keelson.dataplane.security.RotatingKeyManager(certificate))
-        .sslProvider(provider);
+    var keys = new io.keelson.dataplane.security.RotatingKeyManager(certificate);
+    SslContextBuilder b = SslContextBuilder.forServer(keys).sslProvider(provider);
+    javax.net.ssl.TrustManager trust = null;
     if (ca != null) {
-      b.trustManager(SdsTrustManager.listenerSecret(ca, config.clientSans()));
+      trust = SdsTrustManager.listenerSecret(ca, config.clientSans());
+      b.trustManager(trust);
       b.clientAuth(config.requireClientCert() ? ClientAuth.REQUIRE : ClientAuth.OPTIONAL);
     } else if (config.requireClientCert()) {
       throw new TlsConfigException("require_client_certificate",
@@ -117,7 +123,7 @@ public final class TlsContexts {
       throw new TlsConfigException("common_tls_context.validation_context.match_typed_subject_alt_names",
           "SAN matchers need common_tls_context.validation_context_sds_secret_config (a CA secret)");
     }
-    ServerTls tls = finishServer(b, config, provider);
+    ServerTls tls = finishServer(b, config, provider, new ServerCredentials(keys, trust, config.requireClientCert()));
     if (ca != null) {
       ca.bindSessions(tls.context()); // a CA rotation must not let sessions verified by the old CAs resume
     }
@@ -125,7 +131,8 @@ public final class TlsContexts {
   }
 
   /** The tail every server context shares: session cache, the ALPN protocols this process serves, tls_params. */
-  private static ServerTls finishServer(SslContextBuilder b, DownstreamTlsConfig config, SslProvider provider) {
+  private static ServerTls finishServer(SslContextBuilder b, DownstreamTlsConfig config, SslProvider provider,
+      ServerCredentials credentials) {
     b.sessionCacheSize(SESSION_CACHE_SIZE).sessionTimeout(SESSION_TIMEOUT_SECONDS);
     List<String> alpn = new ArrayList<>();
     for (String p : config.params().alpn()) {
@@ -136,7 +143,7 @@ public final class TlsContexts {
       }
     }
     applyParams(b, config.params(), alpn, provider);
-    return new ServerTls(config, build(b), provider, alpn);
+    return new ServerTls(config, build(b), provider, alpn, credentials);
   }
 
   /**

@@ -45,7 +45,8 @@ public final class TlsPipeline {
    * connection once its first request arrives (a PERMISSIVE listener has decided by then). Call on its event loop.
    */
   public static boolean isTls(Channel ch) {
-    return ch.pipeline().get(SslHandler.class) != null || Boolean.TRUE.equals(ch.attr(KERNEL_TLS).get());
+    return ch.pipeline().get(SslHandler.class) != null || Boolean.TRUE.equals(ch.attr(KERNEL_TLS).get())
+        || ch instanceof io.netty.handler.codec.quic.QuicChannel; // QUIC always runs TLS 1.3
   }
 
   /** Adds server-side TLS as the first handlers of an accepted connection. */

@@ -87,7 +87,7 @@ public final class BootstrapLoader {
     problems.throwIfErrors();
     return new Parsed(new StaticBootstrap(
         new ProxySnapshot(STATIC_VERSION, listeners, clusters, configDump(bootstrap), problems.warnings(),
-            io.keelson.dataplane.dns.NameTable.EMPTY, translator.udpListeners()), admin),
+            io.keelson.dataplane.dns.NameTable.EMPTY, translator.udpListeners(), translator.quicListeners()), admin),
         ads == null ? null : ads.withHttp2Defaults(translator.http2Defaults()));
   }
 

@@ -52,6 +52,10 @@ final class SnapshotTranslator {
   private final List<RouteTranslator.ClusterReference> tcpReferences = new ArrayList<>();
   /** The UDP listeners {@link #listeners} translated (they are served apart from the TCP ones). */
   private final List<io.keelson.dataplane.config.UdpListenerConfig> udpListeners = new ArrayList<>();
+  /** The HTTP/3 listeners {@link #listeners} translated, by name (in its result too; bound over QUIC, not TCP). */
+  private final Map<String, io.keelson.dataplane.config.QuicOptions> quicListeners = new LinkedHashMap<>();
+  /** While a QUIC listener's connection manager is translated: codec_type HTTP3 is its codec. */
+  private boolean translatingQuic;
   /**
    * The clusters of tcp_proxies with tunneling_config: none may send PROXY protocol (tunnels never write the header);
    * with use_post each must be an HTTP/2 cluster.
@@ -187,6 +191,15 @@ final class SnapshotTranslator {
         problems.error(path + ".name", "listener name '" + name + "' is already used by " + previous
             + "; expected unique names");
       }
+      if (QuicListenerTranslator.isQuic(l)) {
+        var quic = QuicListenerTranslator.options(l, name, path, problems);
+        ListenerConfig listener = quicListener(l, name, path);
+        if (quic != null && listener != null) {
+          listeners.add(listener.withSourceDigest(sourceDigest(l)));
+          quicListeners.put(name, quic);
+        }
+        continue;
+      }
       if (UdpProxyTranslator.isUdp(l)) {
         var udp = UdpProxyTranslator.translate(l, name, path, problems);
         if (udp != null) {
@@ -202,6 +215,51 @@ final class SnapshotTranslator {
       }
     }
     return listeners;
+  }
+
+  /** The HTTP/3 listeners the last {@link #listeners} call translated, by name. */
+  Map<String, io.keelson.dataplane.config.QuicOptions> quicListeners() {
+    return Map.copyOf(quicListeners);
+  }
+
+  /**
+   * An HTTP/3 listener's one filter chain: TLS from its {@code envoy.transport_sockets.quic} transport socket and an
+   * http_connection_manager as its only filter. Its shape (one chain, no listener filters) is checked by
+   * {@link QuicListenerTranslator#options}. Null after reporting why not.
+   */
+  private ListenerConfig quicListener(Listener l, String name, String path) {
+    SocketAddress address = Addresses.socketAddress(problems, l.hasAddress(), l.getAddress(), path + ".address",
+        SocketAddress.Protocol.UDP);
+    if (l.getFilterChainsCount() != 1) {
+      return null; // reported by QuicListenerTranslator
+    }
+    FilterChain chain = l.getFilterChains(0);
+    String chainPath = path + ".filter_chains[0]";
+    String owner = "listener '" + name + "'";
+    ServerTls tls = chain.hasTransportSocket()
+        ? tlsTranslator.downstreamQuic(chain.getTransportSocket(), chainPath + ".transport_socket", owner) : null;
+    if (chain.getFiltersCount() != 1) {
+      problems.error(chainPath + ".filters", owner + " serves HTTP/3: expected exactly one network filter,"
+          + " envoy.filters.network.http_connection_manager (connection-level network filters do not run on QUIC)");
+      return null;
+    }
+    translatingQuic = true;
+    Object filter;
+    try {
+      filter = terminalFilter(chain.getFilters(0), chainPath + ".filters[0]");
+    } finally {
+      translatingQuic = false;
+    }
+    if (filter instanceof TcpProxyConfig) {
+      problems.error(chainPath + ".filters[0]", owner + " serves HTTP/3: expected an http_connection_manager,"
+          + " not tcp_proxy");
+      return null;
+    }
+    if (address == null || tls == null || !(filter instanceof HttpConnectionManagerConfig hcm)) {
+      return null;
+    }
+    return new ListenerConfig(name, address.getAddress(), address.getPortValue(), hcm, null, tls, List.of(), false,
+        List.of());
   }
 
   /** The UDP listeners the last {@link #listeners} call translated, in source order. */
@@ -1033,11 +1091,28 @@ final class SnapshotTranslator {
       ok = false;
     }
     switch (hcm.getCodecType()) {
-      case AUTO, HTTP1 -> {}
+      case AUTO, HTTP1 -> {
+        if (translatingQuic && hcm.getCodecType() == HttpConnectionManager.CodecType.HTTP1) {
+          problems.error(path + ".codec_type", "HTTP1 on a QUIC listener; expected HTTP3 or AUTO");
+          ok = false;
+        }
+      }
+      case HTTP3 -> {
+        if (!translatingQuic) {
+          problems.error(path + ".codec_type", "HTTP3 needs a QUIC listener (address.socket_address.protocol: UDP with"
+              + " udp_listener_config.quic_options); expected AUTO or HTTP1 here");
+          ok = false;
+        }
+      }
       default -> {
-        problems.error(path + ".codec_type", hcm.getCodecType() + " is not supported; expected AUTO or HTTP1");
+        problems.error(path + ".codec_type", hcm.getCodecType() + " is not supported; expected AUTO or HTTP1"
+            + (translatingQuic ? " (HTTP3 on a QUIC listener)" : ""));
         ok = false;
       }
+    }
+    if (hcm.hasHttp3ProtocolOptions() && !translatingQuic) {
+      problems.error(path + ".http3_protocol_options", "applies to QUIC listeners only; expected it unset here");
+      ok = false;
     }
     List<HttpFilterConfig> filters = HttpFilterTranslator.translate(hcm.getHttpFiltersList(), path + ".http_filters", problems);
     ok &= filters != null;

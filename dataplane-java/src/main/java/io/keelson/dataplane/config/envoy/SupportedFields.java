@@ -174,7 +174,8 @@ final class SupportedFields {
             "access_log", "tracing", "http2_protocol_options", "stream_idle_timeout", "upgrade_configs",
             "forward_client_cert_details", "set_current_client_cert_details", "xff_num_trusted_hops", "skip_xff_append",
             "internal_address_config", "preserve_external_request_id", "normalize_path", "merge_slashes",
-            "path_with_escaped_slashes_action", "local_reply_config")
+            "path_with_escaped_slashes_action", "local_reply_config",
+            "http3_protocol_options") // on a QUIC listener only (SnapshotTranslator), and empty
         .reject("path_normalization_options", "not supported (Envoy does not implement it either); use normalize_path,"
             + " merge_slashes and path_with_escaped_slashes_action")
         .ignore("access_log_options", "ignored: access logs are flushed by their writer thread")
@@ -770,8 +771,14 @@ final class SupportedFields {
 
   /** A UDP listener and its udp_proxy (UdpProxyTranslator): one cluster per listener, sessions per client address. */
   private static void udpProxy() {
-    rules(io.envoyproxy.envoy.config.listener.v3.UdpListenerConfig.getDescriptor(), "downstream_socket_config")
-        .reject("quic_options", "Keelson runs no QUIC listener");
+    rules(io.envoyproxy.envoy.config.listener.v3.UdpListenerConfig.getDescriptor(), "downstream_socket_config",
+        "quic_options"); // quic_options: an HTTP/3 listener (QuicListenerTranslator)
+    rules(io.envoyproxy.envoy.config.listener.v3.QuicProtocolOptions.getDescriptor(), "quic_protocol_options",
+        "idle_timeout", "crypto_handshake_timeout");
+    rules(io.envoyproxy.envoy.config.core.v3.QuicProtocolOptions.getDescriptor(), "max_concurrent_streams");
+    rules(io.envoyproxy.envoy.extensions.transport_sockets.quic.v3.QuicDownstreamTransport.getDescriptor(),
+        "downstream_tls_context");
+    rules(io.envoyproxy.envoy.config.core.v3.Http3ProtocolOptions.getDescriptor()); // accepted empty only
     rules(io.envoyproxy.envoy.config.core.v3.UdpSocketConfig.getDescriptor(), "max_rx_datagram_size")
         .reject("prefer_gro", "Keelson reads one datagram per read; expected the field unset");
     var udp = io.envoyproxy.envoy.extensions.filters.udp.udp_proxy.v3.UdpProxyConfig.getDescriptor();

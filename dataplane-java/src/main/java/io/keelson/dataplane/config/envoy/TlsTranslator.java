@@ -34,6 +34,8 @@ import java.util.List;
 final class TlsTranslator {
   static final String DOWNSTREAM = DownstreamTlsContext.getDescriptor().getFullName();
   static final String UPSTREAM = UpstreamTlsContext.getDescriptor().getFullName();
+  static final String QUIC_DOWNSTREAM =
+      io.envoyproxy.envoy.extensions.transport_sockets.quic.v3.QuicDownstreamTransport.getDescriptor().getFullName();
 
   private final Problems problems;
 
@@ -56,6 +58,37 @@ final class TlsTranslator {
       problems.error(at, owner + ": cannot read " + DOWNSTREAM + ": " + e.getMessage());
       return null;
     }
+    return downstream(d, at, owner);
+  }
+
+  /**
+   * A QUIC listener's TLS: the {@code downstream_tls_context} of its {@code envoy.transport_sockets.quic}
+   * (QuicDownstreamTransport), certificates inline, from files or over SDS as a TCP listener's; null after reporting
+   * a problem. Its context is built for QUIC from the result's credentials ({@code QuicServerTls}).
+   */
+  ServerTls downstreamQuic(TransportSocket socket, String path, String owner) {
+    String at = path + ".typed_config";
+    io.envoyproxy.envoy.extensions.transport_sockets.quic.v3.QuicDownstreamTransport q;
+    try {
+      if (!SupportedTypes.typeName(socket.getTypedConfig().getTypeUrl()).equals(QUIC_DOWNSTREAM)) {
+        problems.error(at, owner + ": transport socket type " + socket.getTypedConfig().getTypeUrl()
+            + " is not supported on a QUIC listener; expected " + QUIC_DOWNSTREAM);
+        return null;
+      }
+      q = socket.getTypedConfig().unpack(io.envoyproxy.envoy.extensions.transport_sockets.quic.v3.QuicDownstreamTransport.class);
+    } catch (InvalidProtocolBufferException e) {
+      problems.error(at, owner + ": cannot read " + QUIC_DOWNSTREAM + ": " + e.getMessage());
+      return null;
+    }
+    if (!q.hasDownstreamTlsContext()) {
+      problems.error(at + ".downstream_tls_context", owner + ": a QUIC listener needs a certificate; expected a"
+          + " DownstreamTlsContext");
+      return null;
+    }
+    return downstream(q.getDownstreamTlsContext(), at + ".downstream_tls_context", owner);
+  }
+
+  private ServerTls downstream(DownstreamTlsContext d, String at, String owner) {
     CommonTlsContext common = d.getCommonTlsContext();
     if (ServedSecrets.named(common) && io.keelson.dataplane.tls.ListenerSecrets.current() != null) {
       // Over ADS: secrets the control plane serves (a gateway's credentials); a static file has none to name.

@@ -145,7 +145,7 @@ public final class XdsSnapshotTranslator {
     problems.throwIfErrors();
     return new ProxySnapshot(version, translatedListeners, translatedClusters,
         configDump(version, allListeners, routes.values(), allClusters, endpoints.values()), problems.warnings(), names,
-        translator.udpListeners());
+        translator.udpListeners(), translator.quicListeners());
   }
 
   /**

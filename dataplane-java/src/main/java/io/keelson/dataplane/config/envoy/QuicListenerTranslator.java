@@ -1,0 +1,78 @@
+package io.keelson.dataplane.config.envoy;
+
+import com.google.protobuf.Duration;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.listener.v3.QuicProtocolOptions;
+import io.keelson.dataplane.config.QuicOptions;
+
+/**
+ * An HTTP/3 listener (Envoy's QUIC listener: {@code address.socket_address.protocol: UDP} with
+ * {@code udp_listener_config.quic_options}): its QUIC settings and its shape. Its one filter chain is translated by
+ * {@link SnapshotTranslator} as a TCP listener's, its TLS through {@link TlsTranslator#downstreamQuic}. Fields Keelson
+ * does not run are refused by {@link SupportedFields}. Stateless.
+ */
+final class QuicListenerTranslator {
+  /** quiche's stream limit is a transport parameter; Envoy's bound on max_concurrent_streams is 1 and up. */
+  private static final long MAX_STREAMS = 1L << 30;
+
+  private QuicListenerTranslator() {}
+
+  static boolean isQuic(Listener l) {
+    return UdpProxyTranslator.isUdp(l) && l.getUdpListenerConfig().hasQuicOptions();
+  }
+
+  /** The listener's QUIC settings after checking its shape, or null after reporting why not. */
+  static QuicOptions options(Listener l, String name, String path, Problems problems) {
+    String owner = "QUIC listener '" + name + "'";
+    boolean ok = true;
+    if (l.getFilterChainsCount() != 1) {
+      problems.error(path + ".filter_chains", owner + " has " + l.getFilterChainsCount() + " filter chains; expected"
+          + " exactly one (chains selected by filter_chain_match.server_names are not supported on QUIC listeners)");
+      ok = false;
+    } else if (l.getFilterChains(0).hasFilterChainMatch()) {
+      problems.error(path + ".filter_chains[0].filter_chain_match", owner + ": its one chain serves every client;"
+          + " expected no filter_chain_match");
+      ok = false;
+    } else if (!l.getFilterChains(0).hasTransportSocket()) {
+      problems.error(path + ".filter_chains[0].transport_socket", owner + " has no TLS; QUIC always runs TLS 1.3:"
+          + " expected envoy.transport_sockets.quic (QuicDownstreamTransport with a downstream_tls_context)");
+      ok = false;
+    }
+    for (String field : new String[] {"listener_filters", "default_filter_chain", "use_original_dst", "access_log"}) {
+      if (l.getAllFields().keySet().stream().anyMatch(f -> f.getName().equals(field))) {
+        problems.error(path + "." + field, owner + ": " + field + " applies to TCP listeners; expected it unset");
+        ok = false;
+      }
+    }
+    QuicProtocolOptions q = l.getUdpListenerConfig().getQuicOptions();
+    String at = path + ".udp_listener_config.quic_options";
+    QuicOptions d = QuicOptions.DEFAULT;
+    java.time.Duration idle = q.hasIdleTimeout() ? positive(q.getIdleTimeout(), at + ".idle_timeout", problems)
+        : d.idleTimeout();
+    java.time.Duration handshake = q.hasCryptoHandshakeTimeout()
+        ? positive(q.getCryptoHandshakeTimeout(), at + ".crypto_handshake_timeout", problems) : d.handshakeTimeout();
+    int streams = d.maxConcurrentStreams();
+    var protocol = q.getQuicProtocolOptions();
+    if (protocol.hasMaxConcurrentStreams()) {
+      long v = protocol.getMaxConcurrentStreams().getValue();
+      if (v < 1 || v > MAX_STREAMS) {
+        problems.error(at + ".quic_protocol_options.max_concurrent_streams", "expected 1 to " + MAX_STREAMS);
+        ok = false;
+      }
+      streams = (int) Math.min(v, MAX_STREAMS);
+    }
+    if (!ok || idle == null || handshake == null) {
+      return null;
+    }
+    return new QuicOptions(idle, streams, handshake);
+  }
+
+  private static java.time.Duration positive(Duration d, String path, Problems problems) {
+    java.time.Duration out = java.time.Duration.ofSeconds(d.getSeconds(), d.getNanos());
+    if (out.isNegative() || out.isZero()) {
+      problems.error(path, "expected a positive duration");
+      return null;
+    }
+    return out;
+  }
+}

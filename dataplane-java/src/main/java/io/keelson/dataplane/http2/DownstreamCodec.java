@@ -1,0 +1,61 @@
+package io.keelson.dataplane.http2;
+
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http3.Http3ErrorCode;
+import io.netty.handler.codec.quic.QuicStreamChannel;
+
+/**
+ * What differs between the downstream stream kinds {@link StreamProxy} serves: the {@code %PROTOCOL%} it logs and
+ * how a stream is reset (HTTP/2 RST_STREAM; HTTP/3 RESET_STREAM and STOP_SENDING with the RFC 9114 code for the same
+ * reason). Stateless.
+ */
+enum DownstreamCodec {
+  HTTP2("HTTP/2") {
+    @Override
+    void reset(Channel stream, Http2Error error) {
+      stream.writeAndFlush(new DefaultHttp2ResetFrame(error));
+    }
+
+    @Override
+    void stopReading(Channel stream) {
+      stream.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.NO_ERROR));
+    }
+  },
+  HTTP3("HTTP/3") {
+    @Override
+    void reset(Channel stream, Http2Error error) {
+      ((QuicStreamChannel) stream).shutdown(h3(error).code());
+    }
+
+    @Override
+    void stopReading(Channel stream) {
+      // RFC 9114 §4.1: a complete response may end the request early with STOP_SENDING(H3_NO_ERROR)
+      ((QuicStreamChannel) stream).shutdownInput(Http3ErrorCode.H3_NO_ERROR.code());
+    }
+  };
+
+  /** {@code %PROTOCOL%}. */
+  final String protocol;
+
+  DownstreamCodec(String protocol) {
+    this.protocol = protocol;
+  }
+
+  /** Resets the stream both ways with the code for {@code error}. On the stream's event loop. */
+  abstract void reset(Channel stream, Http2Error error);
+
+  /** Tells the client to stop sending the request body (its response is complete). On the stream's event loop. */
+  abstract void stopReading(Channel stream);
+
+  private static Http3ErrorCode h3(Http2Error error) {
+    return switch (error) {
+      case NO_ERROR -> Http3ErrorCode.H3_NO_ERROR;
+      case CANCEL -> Http3ErrorCode.H3_REQUEST_CANCELLED;
+      case REFUSED_STREAM -> Http3ErrorCode.H3_REQUEST_REJECTED;
+      case PROTOCOL_ERROR -> Http3ErrorCode.H3_MESSAGE_ERROR;
+      default -> Http3ErrorCode.H3_INTERNAL_ERROR;
+    };
+  }
+}

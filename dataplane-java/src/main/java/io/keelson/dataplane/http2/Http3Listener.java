@@ -1,0 +1,151 @@
+package io.keelson.dataplane.http2;
+
+import io.keelson.dataplane.config.ListenerConfig;
+import io.keelson.dataplane.config.QuicOptions;
+import io.keelson.dataplane.http1.ProxyContext;
+import io.keelson.dataplane.routing.ServingSnapshot;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.codec.http3.DefaultHttp3GoAwayFrame;
+import io.netty.handler.codec.http3.Http3;
+import io.netty.handler.codec.http3.Http3ErrorCode;
+import io.netty.handler.codec.http3.Http3FrameToHttpObjectCodec;
+import io.netty.handler.codec.http3.Http3ServerConnectionHandler;
+import io.netty.handler.codec.quic.InsecureQuicTokenHandler;
+import io.netty.handler.codec.quic.QuicChannel;
+import io.netty.handler.codec.quic.QuicSslContext;
+import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.util.AttributeKey;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.netty.util.concurrent.Promise;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One HTTP/3 listener's server side: the QUIC codec for its UDP socket ({@link #codec}), each QUIC connection's HTTP/3
+ * control streams (Netty's {@link Http3ServerConnectionHandler}) and each request stream served by {@link StreamProxy}
+ * exactly as an HTTP/2 stream (the same route, filters, upstreams, retries, stats and logs; {@code %PROTOCOL%} HTTP/3).
+ * Bounds: the listener's {@code max_concurrent_streams} is the QUIC stream limit the client is given (quiche refuses
+ * more), {@code idle_timeout} QUIC's idle timeout, {@code crypto_handshake_timeout} closes a connection whose
+ * handshake has not completed. {@link #retire} drains: GOAWAY, streams finish on the snapshot they started with.
+ * Thread-safe: each connection and its streams live on the socket's event loop; {@link #retire} hops onto it.
+ */
+public final class Http3Listener {
+  /** Envoy's QUIC defaults: 16 MiB per stream, 24 MiB per connection (RFC 9000 flow control). */
+  static final long STREAM_WINDOW = 16L << 20;
+  static final long CONNECTION_WINDOW = 24L << 20;
+  private static final AttributeKey<ServerStreams> STREAMS = AttributeKey.valueOf(Http3Listener.class, "streams");
+
+  private final ProxyContext context;
+  private final String listenerName;
+  private final long streamIdleNanos;
+  private final QuicOptions quic;
+  private final ChannelGroup connections = new DefaultChannelGroup("h3-connections", GlobalEventExecutor.INSTANCE);
+  private volatile ServingSnapshot retiredFrom;
+
+  public Http3Listener(ProxyContext context, ListenerConfig listener, QuicOptions quic) {
+    this.context = context;
+    this.listenerName = listener.name();
+    this.streamIdleNanos = listener.http().streamIdleTimeout().toNanos();
+    this.quic = quic;
+  }
+
+  /** The handler for the listener's datagram channel: Netty's QUIC server codec with HTTP/3 on each connection. */
+  public ChannelHandler codec(QuicSslContext ssl) {
+    return Http3.newQuicServerCodecBuilder()
+        .sslContext(ssl)
+        .maxIdleTimeout(quic.idleTimeout().toMillis(), TimeUnit.MILLISECONDS)
+        .initialMaxData(CONNECTION_WINDOW)
+        .initialMaxStreamDataBidirectionalRemote(STREAM_WINDOW)
+        .initialMaxStreamDataBidirectionalLocal(STREAM_WINDOW)
+        .initialMaxStreamsBidirectional(quic.maxConcurrentStreams())
+        .tokenHandler(InsecureQuicTokenHandler.INSTANCE) // address validation by retry token (RFC 9000 §8.1)
+        .handler(new ChannelInitializer<QuicChannel>() {
+          @Override
+          protected void initChannel(QuicChannel ch) {
+            onConnection(ch);
+          }
+        })
+        .build();
+  }
+
+  private void onConnection(QuicChannel ch) {
+    ServerStreams streams = new ServerStreams(context, listenerName, Http2ServerSupport.upstreams(context),
+        streamIdleNanos, quic.maxConcurrentStreams(), DownstreamCodec.HTTP3);
+    streams.retiredFrom = retiredFrom;
+    ch.attr(STREAMS).set(streams);
+    connections.add(ch);
+    var served = streams.snapshot().listener(listenerName);
+    if (served != null) { // the connection manager's downstream_cx_total / _active, as for TCP connections
+      served.stats().cxTotal.increment();
+      served.stats().cxActive.increment();
+      ch.closeFuture().addListener(f -> served.stats().cxActive.decrement());
+    }
+    var handshake = ch.eventLoop().schedule(() -> {
+      if (!ch.isActive() && ch.isOpen()) { // a server QuicChannel turns active when its handshake completes
+        ch.close(); // the handshake is late (crypto_handshake_timeout)
+      }
+    }, quic.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    ch.closeFuture().addListener(f -> handshake.cancel(false));
+    ch.pipeline().addLast(new Http3ServerConnectionHandler(new ChannelInitializer<QuicStreamChannel>() {
+      @Override
+      protected void initChannel(QuicStreamChannel stream) {
+        streams.open++;
+        streams.lastStreamId = Math.max(streams.lastStreamId, stream.streamId());
+        stream.closeFuture().addListener(f -> {
+          streams.open--;
+          if (streams.goingAway && streams.open == 0) {
+            ch.close(true, Http3ErrorCode.H3_NO_ERROR.code(), io.netty.buffer.Unpooled.EMPTY_BUFFER);
+          }
+        });
+        stream.pipeline().addLast(new Http3RequestDecoder(), new Http3FrameToHttpObjectCodec(true, false),
+            new StreamProxy(streams));
+      }
+    }));
+  }
+
+  /** Open QUIC connections. */
+  public int connectionCount() {
+    return connections.size();
+  }
+
+  /**
+   * Drains the listener's connections: each is sent GOAWAY (no new request stream is taken), its open streams are
+   * served with {@code before}, and it is closed once they have ended, or after {@code drain}. The promise completes
+   * when every connection is closed. Call from any thread.
+   */
+  public io.netty.util.concurrent.Future<Void> retire(ServingSnapshot before, Duration drain) {
+    retiredFrom = before;
+    Promise<Void> done = GlobalEventExecutor.INSTANCE.newPromise();
+    if (connections.isEmpty()) {
+      return done.setSuccess(null);
+    }
+    for (Channel c : connections) {
+      c.eventLoop().execute(() -> goAway((QuicChannel) c));
+    }
+    GlobalEventExecutor.INSTANCE.schedule(() -> connections.close().addListener(f -> done.trySuccess(null)),
+        drain.toMillis(), TimeUnit.MILLISECONDS);
+    connections.newCloseFuture().addListener(f -> done.trySuccess(null));
+    return done;
+  }
+
+  private static void goAway(QuicChannel ch) {
+    ServerStreams streams = ch.attr(STREAMS).get();
+    if (streams == null || streams.goingAway) {
+      return;
+    }
+    streams.goingAway = true;
+    QuicStreamChannel control = Http3.getLocalControlStream(ch);
+    if (control != null) {
+      // the first request stream id not served: client bidirectional ids go by 4 (RFC 9000 §2.1)
+      long next = streams.open == 0 && streams.lastStreamId < 0 ? 0 : streams.lastStreamId + 4;
+      control.writeAndFlush(new DefaultHttp3GoAwayFrame(next));
+    }
+    if (streams.open == 0) {
+      ch.close(true, Http3ErrorCode.H3_NO_ERROR.code(), io.netty.buffer.Unpooled.EMPTY_BUFFER);
+    }
+  }
+}

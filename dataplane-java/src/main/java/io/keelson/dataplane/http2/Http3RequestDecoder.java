@@ -1,0 +1,120 @@
+package io.keelson.dataplane.http2;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.HttpConversionUtil;
+import io.netty.handler.codec.http3.Http3DataFrame;
+import io.netty.handler.codec.http3.Http3ErrorCode;
+import io.netty.handler.codec.http3.Http3HeadersFrame;
+import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.util.ReferenceCountUtil;
+import java.util.Map;
+
+/**
+ * An HTTP/3 request stream's frames as the same Netty HTTP objects an HTTP/2 stream gives {@link StreamProxy}
+ * (Netty's HTTP/2 conversion: {@code x-http2-scheme}, {@code host} from {@code :authority}, ...): a request without
+ * a body (HEADERS then FIN) is one {@code FullHttpRequest}, as on HTTP/2 with END_STREAM, so it is forwarded without
+ * a body framing; otherwise the head, then the DATA frames as contents, trailers (gRPC) in the last content. The
+ * head is held until the stream's first read completes to learn which. A malformed head resets the stream with
+ * H3_MESSAGE_ERROR. Responses are encoded by Netty's {@code Http3FrameToHttpObjectCodec} behind this handler.
+ * Stream-confined.
+ */
+final class Http3RequestDecoder extends ChannelInboundHandlerAdapter {
+  /** The request head while it is not known whether a body follows; null once passed on. */
+  private HttpRequest held;
+  private boolean headSeen;
+  private boolean ended;
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+    if (msg instanceof Http3HeadersFrame frame) {
+      onHeaders(ctx, frame);
+    } else if (msg instanceof Http3DataFrame data) {
+      if (!headSeen || ended) {
+        data.release();
+        return;
+      }
+      passHead(ctx);
+      ctx.fireChannelRead(new DefaultHttpContent(data.content()));
+    } else {
+      ReferenceCountUtil.release(msg); // unknown frames: ignored, as RFC 9114 §9 requires
+    }
+  }
+
+  private void onHeaders(ChannelHandlerContext ctx, Http3HeadersFrame frame) {
+    QuicStreamChannel stream = (QuicStreamChannel) ctx.channel();
+    int id = (int) stream.streamId();
+    Http2Headers h2 = new DefaultHttp2Headers(false, frame.headers().size());
+    for (Map.Entry<CharSequence, CharSequence> e : frame.headers()) {
+      h2.add(e.getKey(), e.getValue());
+    }
+    try {
+      if (!headSeen) {
+        headSeen = true;
+        held = HttpConversionUtil.toHttpRequest(id, h2, true);
+        return;
+      }
+      if (!ended) { // trailers
+        passHead(ctx);
+        LastHttpContent last = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER);
+        HttpConversionUtil.addHttp2ToHttpHeaders(id, h2, last.trailingHeaders(), HttpVersion.HTTP_1_1, true, true);
+        ended = true;
+        ctx.fireChannelRead(last);
+      }
+    } catch (Http2Exception | RuntimeException e) {
+      held = null;
+      ended = true;
+      stream.shutdown(Http3ErrorCode.H3_MESSAGE_ERROR.code());
+      stream.close();
+    }
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    // The FIN of a head-only request is read before this, and input is then already shut down.
+    if (held != null && !((QuicStreamChannel) ctx.channel()).isInputShutdown()) {
+      passHead(ctx);
+    }
+    ctx.fireChannelReadComplete();
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt == ChannelInputShutdownEvent.INSTANCE && headSeen && !ended) {
+      ended = true;
+      if (held != null) {
+        HttpRequest r = held;
+        held = null;
+        var full = new io.netty.handler.codec.http.DefaultFullHttpRequest(r.protocolVersion(), r.method(), r.uri(),
+            Unpooled.EMPTY_BUFFER, r.headers(), io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
+        full.headers().remove(io.netty.handler.codec.http.HttpHeaderNames.TRANSFER_ENCODING);
+        ctx.fireChannelRead(full);
+      } else {
+        ctx.fireChannelRead(LastHttpContent.EMPTY_LAST_CONTENT);
+      }
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  private void passHead(ChannelHandlerContext ctx) {
+    if (held != null) {
+      HttpRequest r = held;
+      held = null;
+      if (!io.netty.handler.codec.http.HttpUtil.isContentLengthSet(r)) { // as Netty's HTTP/2 stream codec marks it
+        r.headers().add(io.netty.handler.codec.http.HttpHeaderNames.TRANSFER_ENCODING,
+            io.netty.handler.codec.http.HttpHeaderValues.CHUNKED);
+      }
+      ctx.fireChannelRead(r);
+    }
+  }
+}

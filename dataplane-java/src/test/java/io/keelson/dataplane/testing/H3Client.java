@@ -1,0 +1,153 @@
+package io.keelson.dataplane.testing;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.handler.codec.http3.DefaultHttp3DataFrame;
+import io.netty.handler.codec.http3.DefaultHttp3Headers;
+import io.netty.handler.codec.http3.DefaultHttp3HeadersFrame;
+import io.netty.handler.codec.http3.Http3;
+import io.netty.handler.codec.http3.Http3ClientConnectionHandler;
+import io.netty.handler.codec.http3.Http3DataFrame;
+import io.netty.handler.codec.http3.Http3Headers;
+import io.netty.handler.codec.http3.Http3HeadersFrame;
+import io.netty.handler.codec.http3.Http3RequestStreamInboundHandler;
+import io.netty.handler.codec.quic.QuicChannel;
+import io.netty.handler.codec.quic.QuicSslContextBuilder;
+import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+import java.io.ByteArrayOutputStream;
+import java.net.InetSocketAddress;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A Netty HTTP/3 client for tests: one QUIC connection, any number of request streams on it, each answered as a
+ * {@link Response} (status, header fields, body, trailers). Threads: one Netty loop of its own.
+ */
+public final class H3Client implements AutoCloseable {
+  /** A response: {@code :status}, the other fields, the body and the trailers (empty when none came). */
+  public record Response(int status, Map<String, String> headers, byte[] body, Map<String, String> trailers) {
+    public String bodyText() {
+      return new String(body, java.nio.charset.StandardCharsets.UTF_8);
+    }
+  }
+
+  private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+  private final Channel udp;
+  private final QuicChannel quic;
+
+  public H3Client(int port) throws Exception {
+    var ssl = QuicSslContextBuilder.forClient().trustManager(InsecureTrustManagerFactory.INSTANCE)
+        .applicationProtocols(Http3.supportedApplicationProtocols()).build();
+    udp = new Bootstrap().group(group).channel(NioDatagramChannel.class)
+        .handler(Http3.newQuicClientCodecBuilder().sslContext(ssl).maxIdleTimeout(60, TimeUnit.SECONDS)
+            .initialMaxData(64L << 20).initialMaxStreamDataBidirectionalLocal(16L << 20)
+            .initialMaxStreamsUnidirectional(16).build())
+        .bind(0).sync().channel();
+    quic = QuicChannel.newBootstrap(udp).handler(new Http3ClientConnectionHandler())
+        .remoteAddress(new InetSocketAddress("127.0.0.1", port)).connect().get(30, TimeUnit.SECONDS);
+  }
+
+  /** A request of {@code method} to {@code path} with extra {@code fields} (name, value pairs) and no body. */
+  public CompletableFuture<Response> send(String method, String path, String... fields) throws Exception {
+    return send(method, path, null, null, fields);
+  }
+
+  /**
+   * A request with {@code body} (null for none) and {@code trailers} (null for none) after it: HEADERS, DATA, HEADERS,
+   * then FIN.
+   */
+  public CompletableFuture<Response> send(String method, String path, byte[] body, Map<String, String> trailers,
+      String... fields) throws Exception {
+    CompletableFuture<Response> out = new CompletableFuture<>();
+    QuicStreamChannel stream = Http3.newRequestStream(quic, new Collector(out)).get(30, TimeUnit.SECONDS);
+    Http3Headers h = new DefaultHttp3Headers().method(method).path(path).authority("localhost").scheme("https");
+    for (int i = 0; i + 1 < fields.length; i += 2) {
+      h.add(fields[i], fields[i + 1]);
+    }
+    java.util.List<Object> frames = new java.util.ArrayList<>();
+    frames.add(new DefaultHttp3HeadersFrame(h));
+    if (body != null) {
+      frames.add(new DefaultHttp3DataFrame(Unpooled.wrappedBuffer(body)));
+    }
+    if (trailers != null) {
+      DefaultHttp3Headers t = new DefaultHttp3Headers();
+      trailers.forEach(t::add);
+      frames.add(new DefaultHttp3HeadersFrame(t));
+    }
+    stream.eventLoop().execute(() -> {
+      for (int i = 0; i < frames.size() - 1; i++) {
+        stream.write(frames.get(i));
+      }
+      stream.writeAndFlush(frames.getLast()).addListener(QuicStreamChannel.SHUTDOWN_OUTPUT);
+    });
+    return out;
+  }
+
+  @Override
+  public void close() {
+    quic.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    udp.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+  }
+
+  private static final class Collector extends Http3RequestStreamInboundHandler {
+    private final CompletableFuture<Response> out;
+    private int status = -1;
+    private final Map<String, String> headers = new LinkedHashMap<>();
+    private final Map<String, String> trailers = new LinkedHashMap<>();
+    private final ByteArrayOutputStream body = new ByteArrayOutputStream();
+
+    Collector(CompletableFuture<Response> out) {
+      this.out = out;
+    }
+
+    @Override
+    protected void channelRead(ChannelHandlerContext ctx, Http3HeadersFrame frame) {
+      Map<String, String> into = status < 0 ? headers : trailers;
+      for (Map.Entry<CharSequence, CharSequence> e : frame.headers()) {
+        String name = e.getKey().toString();
+        if (name.equals(":status")) {
+          status = Integer.parseInt(e.getValue().toString());
+        } else {
+          into.merge(name, e.getValue().toString(), (a, b) -> a + "," + b);
+        }
+      }
+    }
+
+    @Override
+    protected void channelRead(ChannelHandlerContext ctx, Http3DataFrame frame) {
+      ByteBuf c = frame.content();
+      byte[] bytes = new byte[c.readableBytes()];
+      c.readBytes(bytes);
+      body.writeBytes(bytes);
+      frame.release();
+    }
+
+    @Override
+    protected void channelInputClosed(ChannelHandlerContext ctx) {
+      out.complete(new Response(status, headers, body.toByteArray(), trailers));
+      ctx.close();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      out.completeExceptionally(new java.io.IOException("stream closed before its response ended"));
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      out.completeExceptionally(cause);
+      ctx.close();
+    }
+  }
+}

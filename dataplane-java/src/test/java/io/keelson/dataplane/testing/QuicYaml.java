@@ -1,0 +1,72 @@
+package io.keelson.dataplane.testing;
+
+import java.nio.file.Path;
+
+/** Bootstrap YAML pieces for tests of HTTP/3 (QUIC) listeners. Stateless. */
+public final class QuicYaml {
+  private QuicYaml() {}
+
+  /** A server certificate for {@code localhost} from a new test CA, written to {@code dir} (key beside it as server.key). */
+  public static Path serverCertificate(Path dir) throws Exception {
+    return new TestCa("keelson-h3-test-ca").issue("proxy.test", "proxy.test", "localhost").write(dir, "server");
+  }
+
+  /**
+   * One Listener item (indented 2 spaces, for a {@code listeners:} list) {@code name}: UDP on 127.0.0.1:{@code port},
+   * {@code quic_options}, an envoy.transport_sockets.quic chain with {@code cert}/{@code key} and a connection manager
+   * (codec_type HTTP3, stat_prefix {@code name}) with {@code virtualHosts} (items indented 12 spaces, as
+   * {@link ProxyHarness#allTo}), {@code httpFilters} (items indented 10 spaces) before the router and {@code hcmExtra}
+   * (fields indented 10 spaces).
+   */
+  public static String listener(String name, int port, String quicOptions, Path cert, Path key, String virtualHosts,
+      String httpFilters, String hcmExtra) {
+    return listener(name, port, quicOptions, cert, key, "", virtualHosts, httpFilters, hcmExtra);
+  }
+
+  /** As above, with {@code tlsExtra}: fields of the downstream_tls_context (indented 12 spaces), may be "". */
+  public static String listener(String name, int port, String quicOptions, Path cert, Path key, String tlsExtra,
+      String virtualHosts, String httpFilters, String hcmExtra) {
+    return """
+          - name: %s
+            address: { socket_address: { protocol: UDP, address: 127.0.0.1, port_value: %d } }
+            udp_listener_config:
+              quic_options: %s
+            filter_chains:
+            - transport_socket:
+                name: envoy.transport_sockets.quic
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.transport_sockets.quic.v3.QuicDownstreamTransport
+                  downstream_tls_context:
+        %s
+                    common_tls_context:
+                      tls_certificates:
+                      - certificate_chain: { filename: "%s" }
+                        private_key: { filename: "%s" }
+                      alpn_protocols: [h3]
+              filters:
+              - name: envoy.filters.network.http_connection_manager
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                  codec_type: HTTP3
+                  stat_prefix: %s
+                  http3_protocol_options: {}
+        %s
+                  route_config:
+                    name: local
+                    virtual_hosts:
+        %s
+                  http_filters:
+        %s
+                  - name: envoy.filters.http.router
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+        """.formatted(name, port, quicOptions, tlsExtra.stripTrailing(), cert, key, name, hcmExtra.stripTrailing(), virtualHosts.stripTrailing(),
+        httpFilters.stripTrailing()).replace("\n\n", "\n").replace("\n\n", "\n");
+  }
+
+  /** A bootstrap with {@code listeners} (items from {@link #listener}) and {@code clusters} (items indented 2 spaces). */
+  public static String bootstrap(String listeners, String clusters) {
+    return "static_resources:\n  listeners:\n" + listeners.stripTrailing() + "\n  clusters:\n" + clusters.stripTrailing()
+        + "\n";
+  }
+}
