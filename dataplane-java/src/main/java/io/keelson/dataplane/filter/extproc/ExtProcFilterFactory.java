@@ -185,7 +185,7 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
   public HttpFilter createOverride(Object listenerSettings, Object settings, FilterResources resources) {
     PerRoute p = (PerRoute) settings;
     if (p.disabled()) {
-      return new ExtProcFilter(null, null, null, null);
+      return new ExtProcFilter(null);
     }
     ExtProcConfig c = (ExtProcConfig) listenerSettings;
     if (p.modes() != null) {
@@ -200,10 +200,6 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
   @Override
   public HttpFilter create(Object settings, FilterResources resources) {
     ExtProcConfig config = (ExtProcConfig) settings;
-    ProcessorStream stream = new ProcessorStream(config, ExtProcStats.of(resources, config.statPrefix()));
-    return new ExtProcFilter(config.modes().requestHeaders() ? new RequestHeadersExchange(stream) : null,
-        config.mayCheckResponse() ? new ResponseHeadersExchange(stream) : null,
-        config.modes().requestBody() ? new BodyExchange(stream, false) : null,
-        config.modes().responseBody() ? new BodyExchange(stream, true) : null);
+    return new ExtProcFilter(new ProcessorStream(config, ExtProcStats.of(resources, config.statPrefix())));
   }
 }

@@ -34,17 +34,25 @@ import java.util.concurrent.TimeUnit;
  * answer (another phase's: a protocol violation); {@code /no-response-phase} a mode_override skipping response headers; {@code /reframe} removes and zeroes content-length;
  * {@code /hostile} asks for changes Envoy's default mutation rules
  * forbid (host, x-envoy-*, :method) besides {@code x-ok}; anything else sets {@code x-added: processor} and removes
- * {@code x-drop}. A response_headers message is answered by the {@code :path} of the last request_headers message:
+ * {@code x-drop}. A response_headers message is answered by the {@code :path} of its stream's request_headers message:
  * {@code /resp-deny} gets an immediate 409 with a body, {@code /resp-slow} is answered after {@link #slowMillis},
  * anything else sets {@code x-processed: processor}, removes {@code x-upstream} and asks for a {@code :status} change
  * (never applied). Body messages are answered as {@link #bodyAnswer} and {@link #responseBodyAnswer} say. Records every ProcessingRequest; closes its side once Keelson closed its own and the answer went.
  */
 final class GrpcProcessorServer implements AutoCloseable {
   final List<ProcessingRequest> requests = new CopyOnWriteArrayList<>();
+  /** Every Process stream the proxy opened, in order. */
+  final List<StreamLog> streams = new CopyOnWriteArrayList<>();
+
+  /** What one Process stream carried, and how it ended. */
+  static final class StreamLog {
+    /** The phase of each message on it, in order. */
+    final List<ProcessingRequest.RequestCase> phases = new CopyOnWriteArrayList<>();
+    /** "completed" (the proxy half-closed it) or the error that ended it; null while it is open. */
+    volatile String end;
+  }
   /** How long {@code /slow} waits for its answer. */
   volatile long slowMillis = 3000;
-  /** The :path of the last request_headers message (the tests send one request at a time). */
-  private volatile String lastPath = "";
   private final ScheduledExecutorService timer =
       Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().unstarted(r));
   private final Server server;
@@ -55,10 +63,16 @@ final class GrpcProcessorServer implements AutoCloseable {
           @Override
           public StreamObserver<ProcessingRequest> process(StreamObserver<ProcessingResponse> out) {
             java.util.concurrent.CompletableFuture<Void> answered = new java.util.concurrent.CompletableFuture<>();
+            StreamLog log = new StreamLog();
+            streams.add(log);
             return new StreamObserver<>() {
+              /** The :path of the stream's request_headers message: the state a processor keeps per request. */
+              private volatile String lastPath = "";
+
               @Override
               public void onNext(ProcessingRequest request) {
                 requests.add(request);
+                log.phases.add(request.getRequestCase());
                 String path = request.hasRequestHeaders() ? header(request, ":path") : lastPath;
                 ProcessingResponse answer;
                 if (request.hasRequestHeaders()) {
@@ -69,7 +83,7 @@ final class GrpcProcessorServer implements AutoCloseable {
                 } else if (request.hasResponseBody()) {
                   answer = responseBodyAnswer(path);
                 } else {
-                  answer = responseAnswer(path);
+                  answer = responseAnswer(path, log.phases.size());
                   path = path.startsWith("/resp-slow") ? "/slow" : path;
                 }
                 if (path.startsWith("/slow")) {
@@ -81,12 +95,16 @@ final class GrpcProcessorServer implements AutoCloseable {
 
               @Override
               public void onError(Throwable t) {
+                if (log.end == null) {
+                  log.end = t.toString();
+                }
                 answered.cancel(false);
               }
 
               /** Keelson closed its side: the stream ends once the answer went out (as a processor finishes its work). */
               @Override
               public void onCompleted() {
+                log.end = "completed";
                 answered.thenRun(() -> {
                   synchronized (out) {
                     try {
@@ -171,8 +189,11 @@ final class GrpcProcessorServer implements AutoCloseable {
     return ProcessingResponse.newBuilder().setResponseBody(BodyResponse.newBuilder().setResponse(c)).build();
   }
 
-  /** The processor's answer to a response_headers message of the request to {@code path}. */
-  private static ProcessingResponse responseAnswer(String path) {
+  /**
+   * The processor's answer to a response_headers message of the request to {@code path}, the {@code messages}th on its
+   * stream (sent back in {@code x-stream-messages}: state a processor keeps per stream).
+   */
+  private static ProcessingResponse responseAnswer(String path, int messages) {
     if (path.startsWith("/resp-deny")) {
       return ProcessingResponse.newBuilder().setImmediateResponse(ImmediateResponse.newBuilder()
           .setStatus(HttpStatus.newBuilder().setCode(StatusCode.Conflict))
@@ -180,7 +201,8 @@ final class GrpcProcessorServer implements AutoCloseable {
           .setBody(ByteString.copyFromUtf8("replaced by processor"))).build();
     }
     HeaderMutation.Builder m = HeaderMutation.newBuilder().addSetHeaders(set("x-processed", "processor"))
-        .addSetHeaders(set(":status", "201")).addRemoveHeaders("x-upstream");
+        .addSetHeaders(set(":status", "201")).addRemoveHeaders("x-upstream")
+        .addSetHeaders(set("x-stream-messages", Integer.toString(messages)));
     return ProcessingResponse.newBuilder().setResponseHeaders(HeadersResponse.newBuilder()
         .setResponse(CommonResponse.newBuilder().setHeaderMutation(m))).build();
   }

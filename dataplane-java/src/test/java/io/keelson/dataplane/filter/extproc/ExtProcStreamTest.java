@@ -1,0 +1,88 @@
+package io.keelson.dataplane.filter.extproc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest.RequestCase;
+import io.keelson.dataplane.pipeline.PipelineMode;
+import io.keelson.dataplane.testing.ProxyHarness;
+import io.keelson.dataplane.testing.TestUpstream;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * One {@code ExternalProcessor/Process} stream per HTTP request, as Envoy keeps it, through a real proxy and a real
+ * grpc-java processor ({@link GrpcProcessorServer}, which keeps per-stream state: the request's :path and its message
+ * count): every phase of a request is a message on that request's stream, the next request gets its own, and the
+ * stream ends with the exchange, also when the client leaves mid-request.
+ */
+class ExtProcStreamTest {
+  private static final String ALL_PHASES = "processing_mode: { request_header_mode: SEND, response_header_mode: SEND, "
+      + "request_body_mode: BUFFERED, response_body_mode: BUFFERED }";
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void allFourPhasesOfARequestAreMessagesOnOneStreamAndTheNextRequestGetsItsOwn(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = ExtProcProxyTest.proxy(a, processor.port(), mode, ALL_PHASES)) {
+      for (int i = 1; i <= 2; i++) {
+        HttpResponse<String> r = proxy.send(HttpRequest.newBuilder(proxy.uri("/resp-body-replace/" + i))
+            .POST(HttpRequest.BodyPublishers.ofString("request " + i)));
+        assertThat(r.statusCode()).isEqualTo(200);
+        // the processor's third message on this request's stream was the response headers, answered by the
+        // request's own :path (kept per stream)
+        assertThat(r.headers().firstValue("x-stream-messages")).hasValue("3");
+        assertThat(r.headers().firstValue("x-processed")).hasValue("processor");
+        assertThat(r.body()).isEqualTo("a new response body");
+        assertThat(a.lastBody).asString().isEqualTo("request " + i);
+        int n = i;
+        await().atMost(10, TimeUnit.SECONDS).until(() -> processor.streams.size() == n
+            && processor.streams.get(n - 1).end != null);
+        var stream = processor.streams.get(i - 1);
+        assertThat(stream.phases).containsExactly(RequestCase.REQUEST_HEADERS, RequestCase.REQUEST_BODY,
+            RequestCase.RESPONSE_HEADERS, RequestCase.RESPONSE_BODY);
+      }
+      assertThat(proxy.stat("http.ingress_http.ext_proc.streams_started")).isEqualTo(2);
+      assertThat(proxy.stat("http.ingress_http.ext_proc.stream_msgs_sent")).isEqualTo(8);
+      assertThat(proxy.stat("http.ingress_http.ext_proc.stream_msgs_received")).isEqualTo(8);
+      await().atMost(10, TimeUnit.SECONDS)
+          .until(() -> proxy.stat("http.ingress_http.ext_proc.streams_closed") == 2);
+    }
+  }
+
+  /**
+   * The stream stays open while its request runs (the upstream is slow: the request-headers answer came long before
+   * the response), and ends, reaching the processor, when the client leaves; the processor cluster's only
+   * max_requests slot is then free for the next request's stream.
+   */
+  @Test
+  void theStreamLivesAsLongAsTheRequestAndEndsWhenTheClientLeaves() throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer()) {
+      String yaml = ProxyHarness.bootstrap(ExtProcProxyTest.VHOSTS, ProxyHarness.cluster("a", "ROUND_ROBIN", a.port())
+          + ProxyHarness.cluster("processor", "ROUND_ROBIN", processor.port())
+          + "    http2_protocol_options: {}\n    circuit_breakers: { thresholds: [ { max_requests: 1 } ] }\n",
+          ExtProcProxyTest.filter("processing_mode: { request_header_mode: SEND, response_header_mode: SEND }\n"
+              + "message_timeout: 10s"));
+      try (ProxyHarness proxy = new ProxyHarness(yaml, PipelineMode.INLINE)) {
+        try (java.net.Socket client = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), proxy.port())) {
+          client.getOutputStream().write("GET /delay/60000 HTTP/1.1\r\nHost: x\r\n\r\n"
+              .getBytes(StandardCharsets.US_ASCII));
+          await().atMost(10, TimeUnit.SECONDS).until(() -> a.requests.get() == 1); // past the request-headers phase
+          assertThat(processor.streams).hasSize(1);
+          assertThat(processor.streams.get(0).phases).containsExactly(RequestCase.REQUEST_HEADERS);
+          assertThat(processor.streams.get(0).end).as("open while the request waits for its response").isNull();
+        } // the client leaves while the upstream is still working
+        await().atMost(10, TimeUnit.SECONDS).until(() -> processor.streams.get(0).end != null);
+        HttpResponse<String> next = proxy.get("/api/after");
+        assertThat(next.statusCode()).isEqualTo(200);
+        assertThat(next.headers().firstValue("x-stream-messages")).hasValue("2");
+        assertThat(processor.streams).hasSize(2);
+      }
+    }
+  }
+}
