@@ -45,17 +45,32 @@ final class ProcessorStream {
     return streamFailed();
   }
 
-  /** A phase's CommonResponse Keelson cannot apply (a body or trailers it does not hold), or counts as ignored. */
+  /** A phase's CommonResponse Keelson cannot apply (a body or trailers it does not hold). */
   boolean unusable(CommonResponse common) {
     if (common.hasBodyMutation() || common.hasTrailers()) {
       stats.spuriousMsgsReceived().increment();
       return true;
     }
-    clearRouteCacheIgnored(common);
     return false;
   }
 
-  /** clear_route_cache is not acted on: counted. */
+  /**
+   * {@code allowed} with the route chosen again when the request-headers answer asks it (clear_route_cache) and
+   * changed headers, as Envoy clears the route cache only then; without a header mutation it is counted in
+   * clear_route_cache_ignored.
+   */
+  CheckOutcome clearingRouteCache(CommonResponse common, CheckOutcome allowed) {
+    if (!common.getClearRouteCache()) {
+      return allowed;
+    }
+    if (!common.hasHeaderMutation()) {
+      stats.clearRouteCacheIgnored().increment();
+      return allowed;
+    }
+    return allowed.withRouteCacheCleared();
+  }
+
+  /** clear_route_cache on an answer it is not acted on for (response phases, the request body): counted. */
   void clearRouteCacheIgnored(CommonResponse common) {
     if (common.getClearRouteCache()) {
       stats.clearRouteCacheIgnored().increment();

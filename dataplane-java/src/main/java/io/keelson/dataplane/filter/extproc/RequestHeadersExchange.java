@@ -63,8 +63,8 @@ final class RequestHeadersExchange implements ExternalCheck {
     if (stream.unusable(common)) {
       return stream.failed(); // Keelson does not buffer the body: it cannot replace it here
     }
-    CheckOutcome allowed = CheckOutcome.allow(ProcessorMutations.forRequest(common.getHeaderMutation(), present,
-        stream.stats.rejectedHeaderMutations()));
+    CheckOutcome allowed = stream.clearingRouteCache(common, CheckOutcome.allow(ProcessorMutations.forRequest(
+        common.getHeaderMutation(), present, stream.stats.rejectedHeaderMutations())));
     return sendsResponseHeaders(r) ? allowed : allowed.withoutResponseCheck();
   }
 

@@ -48,6 +48,7 @@ final class ResponseHeadersExchange implements ResponseCheck {
     if (stream.unusable(common)) {
       return stream.failed();
     }
+    stream.clearRouteCacheIgnored(common); // Envoy ignores it in the response direction
     return CheckOutcome.allow(ProcessorMutations.forResponse(common.getHeaderMutation(), present,
         stream.stats.rejectedHeaderMutations()));
   }

@@ -85,4 +85,43 @@ class ExtProcStreamTest {
       }
     }
   }
+
+  private static final String REROUTE_VHOSTS = """
+      - name: main
+        domains: ["*"]
+        routes:
+        - match: { prefix: "/", headers: [ { name: x-route-to, string_match: { exact: b } } ] }
+          route: { cluster: b }
+        - match: { prefix: "/" }
+          route: { cluster: a }
+      """.indent(12);
+
+  /**
+   * clear_route_cache on a request_headers answer that set a header the routes match on: the request is routed again
+   * and goes to the other cluster (Java's HTTP/1.1 client and curl over h2c), as Envoy's router chooses the route after
+   * its filters. Without it the route chosen before stands; with it but without a header mutation Envoy ignores it
+   * (counted in clear_route_cache_ignored).
+   */
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void clearRouteCacheAfterAHeaderMutationRoutesTheRequestAgain(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); TestUpstream b = new TestUpstream("b");
+        GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = new ProxyHarness(ProxyHarness.bootstrap(REROUTE_VHOSTS,
+            ProxyHarness.cluster("a", "ROUND_ROBIN", a.port()) + ProxyHarness.cluster("b", "ROUND_ROBIN", b.port())
+                + ProxyHarness.cluster("processor", "ROUND_ROBIN", processor.port()) + "    http2_protocol_options: {}\n",
+            ExtProcProxyTest.filter("message_timeout: 10s")), mode)) {
+      assertThat(proxy.get("/reroute/h1").statusCode()).isEqualTo(200);
+      assertThat(b.requestLines).containsExactly("GET /reroute/h1 HTTP/1.1");
+      assertThat(b.lastHeaders).containsEntry("x-route-to", "b");
+      assertThat(io.keelson.dataplane.testing.CurlStatus.of("--http2-prior-knowledge",
+          "http://127.0.0.1:" + proxy.port() + "/reroute/h2")).isEqualTo("200");
+      assertThat(b.requestLines).containsExactly("GET /reroute/h1 HTTP/1.1", "GET /reroute/h2 HTTP/1.1");
+      assertThat(proxy.get("/reroute-kept").statusCode()).isEqualTo(200);
+      assertThat(proxy.get("/reroute-unchanged").statusCode()).isEqualTo(200);
+      assertThat(a.requestLines).containsExactly("GET /reroute-kept HTTP/1.1", "GET /reroute-unchanged HTTP/1.1");
+      assertThat(a.lastHeaders).doesNotContainKey("x-route-to");
+      assertThat(proxy.stat("http.ingress_http.ext_proc.clear_route_cache_ignored")).isEqualTo(1);
+    }
+  }
 }

@@ -32,7 +32,8 @@ import java.util.concurrent.TimeUnit;
  * on loopback) answering each request_headers message by its {@code :path}: {@code /deny} gets an immediate 403 with a
  * body, {@code x-blocked} and {@code x-envoy-blocked-by} headers and a {@code :status} one (never applied); {@code /slow} is answered after {@link #slowMillis}; {@code /wrong} gets a response_headers
  * answer (another phase's: a protocol violation); {@code /no-response-phase} a mode_override skipping response headers; {@code /reframe} removes and zeroes content-length;
- * {@code /hostile} asks for changes Envoy's default mutation rules
+ * {@code /reroute...} sets {@code x-route-to: b} with clear_route_cache ({@code /reroute-kept...} without it,
+ * {@code /reroute-unchanged...} clear_route_cache alone); {@code /hostile} asks for changes Envoy's default mutation rules
  * forbid (host, x-envoy-*, :method) besides {@code x-ok}; anything else sets {@code x-added: processor} and removes
  * {@code x-drop}. A response_headers message is answered by the {@code :path} of its stream's request_headers message:
  * {@code /resp-deny} gets an immediate 409 with a body, {@code /resp-slow} is answered after {@link #slowMillis},
@@ -148,8 +149,16 @@ final class GrpcProcessorServer implements AutoCloseable {
       return ProcessingResponse.newBuilder().setRequestHeaders(HeadersResponse.getDefaultInstance())
           .setModeOverride(ProcessingMode.newBuilder().setResponseHeaderMode(ProcessingMode.HeaderSendMode.SKIP)).build();
     }
+    if (path.startsWith("/reroute-unchanged")) { // clear_route_cache without a header mutation: Envoy ignores it
+      return ProcessingResponse.newBuilder().setRequestHeaders(HeadersResponse.newBuilder()
+          .setResponse(CommonResponse.newBuilder().setClearRouteCache(true))).build();
+    }
     HeaderMutation.Builder m = HeaderMutation.newBuilder();
-    if (path.startsWith("/hostile")) {
+    CommonResponse.Builder common = CommonResponse.newBuilder();
+    if (path.startsWith("/reroute")) { // a header the routes match on, and the route chosen again
+      m.addSetHeaders(set("x-route-to", "b"));
+      common.setClearRouteCache(!path.startsWith("/reroute-kept"));
+    } else if (path.startsWith("/hostile")) {
       m.addSetHeaders(set("host", "evil.example")).addSetHeaders(set("x-envoy-original-path", "/admin"))
           .addSetHeaders(set(":method", "DELETE")).addSetHeaders(set("x-ok", "1")).addRemoveHeaders(":path");
     } else if (path.startsWith("/reframe")) { // a body framed anew: its bytes would become a request of their own
@@ -158,7 +167,7 @@ final class GrpcProcessorServer implements AutoCloseable {
       m.addSetHeaders(set("x-added", "processor")).addRemoveHeaders("x-drop");
     }
     return ProcessingResponse.newBuilder().setRequestHeaders(HeadersResponse.newBuilder()
-        .setResponse(CommonResponse.newBuilder().setHeaderMutation(m))).build();
+        .setResponse(common.setHeaderMutation(m))).build();
   }
 
   /**
