@@ -593,7 +593,7 @@ final class SupportedFields {
     String phases = "only request and response headers and BUFFERED bodies are sent to processors";
     rules(io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor.getDescriptor(),
             "grpc_service", "failure_mode_allow", "processing_mode", "message_timeout", "mutation_rules", "stat_prefix",
-            "allow_mode_override")
+            "allow_mode_override", "max_message_timeout")
         .reject("http_service", "only grpc_service (envoy_grpc) processors are supported")
         .reject("request_attributes", notYet)
         .reject("response_attributes", notYet)
@@ -601,7 +601,6 @@ final class SupportedFields {
         .reject("forward_rules", notYet + "; every request header is sent")
         .reject("filter_metadata", notYet)
         .reject("metadata_options", notYet)
-        .reject("max_message_timeout", "override_message_timeout is not supported")
         .reject("disable_immediate_response", notYet)
         .reject("observability_mode", notYet)
         .reject("disable_clear_route_cache", notYet + "; a request_headers answer's clear_route_cache with a header "

@@ -66,6 +66,11 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
         ok = false;
       }
     }
+    long maxTimeout = c.hasMaxMessageTimeout() ? nanos(c.getMaxMessageTimeout()) : 0;
+    if (maxTimeout < 0) {
+      errors.error(path + ".max_message_timeout", "expected a non-negative duration");
+      ok = false;
+    }
     if (!c.hasGrpcService()) {
       errors.error(path + ".grpc_service", "the processor's service is required; expected grpc_service: { envoy_grpc: "
           + "{ cluster_name: ... } }");
@@ -78,7 +83,7 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
       return null;
     }
     return new ExtProcConfig(service.cluster(), service.authority(), service.callTimeout(timeout), timeout,
-        c.getFailureModeAllow(), send, c.getAllowModeOverride(), c.getStatPrefix());
+        c.getFailureModeAllow(), send, c.getAllowModeOverride(), c.getStatPrefix(), maxTimeout);
   }
 
   /**

@@ -1,6 +1,7 @@
 package io.keelson.dataplane.filter.extproc;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.util.Durations;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.keelson.dataplane.filter.CheckOutcome;
@@ -24,7 +25,8 @@ import java.util.function.Function;
  * One HTTP request's {@code envoy.service.ext_proc.v3.ExternalProcessor/Process} stream, as Envoy keeps one per
  * request: opened on the processor's HTTP/2 cluster ({@link SideCall#stream}) when the first phase is sent, each phase
  * one {@code ProcessingRequest} on it, in the order the exchange reaches them, with at most one outstanding; the next
- * {@code ProcessingResponse} answers it (another phase's answer is a protocol violation, {@link ProcessorStream}).
+ * {@code ProcessingResponse} answers it (another phase's answer is a protocol violation, {@link ProcessorStream}), or
+ * extends its message_timeout (override_message_timeout, up to max_message_timeout).
  * No answer within message_timeout, a failed stream, or the processor ending the stream with a message outstanding
  * fail the phase (504 / 500, or on through with failure_mode_allow) and end the stream; so does an immediate
  * response. Once it ended, later phases are not sent (the request goes on unchanged, as Envoy's processing is then
@@ -40,6 +42,8 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
   private Function<ProcessingResponse, CheckOutcome> answer;
   private Consumer<CheckOutcome> done;
   private ScheduledFuture<?> timer;
+  /** The outstanding message's timeout was overridden already (once per message). */
+  private boolean overridden;
   /** The answer's bytes not yet a whole gRPC message. */
   private ByteBuf inbound;
   private boolean ended;
@@ -82,6 +86,7 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
     byte[] bytes = message.toByteArray();
     call.send(Unpooled.buffer(5 + bytes.length).writeByte(0).writeInt(bytes.length).writeBytes(bytes));
     filter.stats.streamMsgsSent().increment();
+    overridden = false;
     timer = loop.schedule(this::timedOut, filter.config.callTimeoutNanos(), TimeUnit.NANOSECONDS);
     return this;
   }
@@ -130,6 +135,10 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
 
   private void received(ProcessingResponse r) {
     filter.stats.streamMsgsReceived().increment();
+    if (r.getResponseCase() == ProcessingResponse.ResponseCase.RESPONSE_NOT_SET && r.hasOverrideMessageTimeout()) {
+      overrideTimeout(Durations.toNanos(r.getOverrideMessageTimeout()));
+      return;
+    }
     Function<ProcessingResponse, CheckOutcome> a = answer;
     if (a == null) { // nothing outstanding: Envoy counts and drops it
       filter.stats.spuriousMsgsReceived().increment();
@@ -163,6 +172,23 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
       filter.stats.streamsFailed().increment();
       closed();
     }
+  }
+
+  /**
+   * A processor's override_message_timeout for the outstanding message, as Envoy takes it: once per message, only with
+   * max_message_timeout set and within [1 ms, max_message_timeout]; the message then has {@code nanos} from now.
+   * Otherwise counted in override_message_timeout_ignored.
+   */
+  private void overrideTimeout(long nanos) {
+    long max = filter.config.maxMessageTimeoutNanos();
+    if (answer == null || timer == null || overridden || max == 0 || nanos < 1_000_000L || nanos > max) {
+      filter.stats.overrideMessageTimeoutIgnored().increment();
+      return;
+    }
+    overridden = true;
+    filter.stats.overrideMessageTimeoutReceived().increment();
+    timer.cancel(false);
+    timer = loop.schedule(this::timedOut, nanos, TimeUnit.NANOSECONDS);
   }
 
   private void timedOut() {

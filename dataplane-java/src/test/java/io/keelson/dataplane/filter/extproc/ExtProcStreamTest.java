@@ -124,4 +124,25 @@ class ExtProcStreamTest {
       assertThat(proxy.stat("http.ingress_http.ext_proc.clear_route_cache_ignored")).isEqualTo(1);
     }
   }
+
+  /**
+   * A processor asking for more time (override_message_timeout) within max_message_timeout gets it: its answer after
+   * message_timeout still counts; over max_message_timeout the ask is ignored and the message times out (504).
+   */
+  @Test
+  void overrideMessageTimeoutExtendsTheMessagesTimerUpToMaxMessageTimeout() throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = ExtProcProxyTest.proxy(a, processor.port(), PipelineMode.INLINE,
+            "message_timeout: 3s\nmax_message_timeout: 40s")) {
+      processor.slowMillis = 6000; // twice message_timeout: a loaded machine's first stream still fits in it
+      HttpResponse<String> r = proxy.get("/slow-override/granted");
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(a.lastHeaders).containsEntry("x-added", "processor");
+      assertThat(proxy.stat("http.ingress_http.ext_proc.override_message_timeout_received")).isEqualTo(1);
+      processor.overrideSeconds = 60; // over max_message_timeout
+      assertThat(proxy.get("/slow-override/refused").statusCode()).isEqualTo(504);
+      assertThat(proxy.stat("http.ingress_http.ext_proc.override_message_timeout_ignored")).isEqualTo(1);
+      assertThat(proxy.stat("http.ingress_http.ext_proc.message_timeouts")).isEqualTo(1);
+    }
+  }
 }

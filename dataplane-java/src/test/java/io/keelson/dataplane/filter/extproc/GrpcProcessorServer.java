@@ -30,7 +30,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * A real external processor (grpc-java's envoy.service.ext_proc.v3.ExternalProcessor/Process, a bidirectional stream,
  * on loopback) answering each request_headers message by its {@code :path}: {@code /deny} gets an immediate 403 with a
- * body, {@code x-blocked} and {@code x-envoy-blocked-by} headers and a {@code :status} one (never applied); {@code /slow} is answered after {@link #slowMillis}; {@code /wrong} gets a response_headers
+ * body, {@code x-blocked} and {@code x-envoy-blocked-by} headers and a {@code :status} one (never applied); {@code /slow} is answered after {@link #slowMillis} ({@code /slow-override} first asks for
+ * {@link #overrideSeconds} more with override_message_timeout); {@code /wrong} gets a response_headers
  * answer (another phase's: a protocol violation); {@code /no-response-phase} a mode_override skipping response headers; {@code /reframe} removes and zeroes content-length;
  * {@code /reroute...} sets {@code x-route-to: b} with clear_route_cache ({@code /reroute-kept...} without it,
  * {@code /reroute-unchanged...} clear_route_cache alone); {@code /hostile} asks for changes Envoy's default mutation rules
@@ -54,6 +55,8 @@ final class GrpcProcessorServer implements AutoCloseable {
   }
   /** How long {@code /slow} waits for its answer. */
   volatile long slowMillis = 3000;
+  /** The override_message_timeout {@code /slow-override} asks for before its slow answer. */
+  volatile long overrideSeconds = 30;
   private final ScheduledExecutorService timer =
       Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().unstarted(r));
   private final Server server;
@@ -86,6 +89,12 @@ final class GrpcProcessorServer implements AutoCloseable {
                 } else {
                   answer = responseAnswer(path, log.phases.size());
                   path = path.startsWith("/resp-slow") ? "/slow" : path;
+                }
+                if (path.startsWith("/slow-override") && request.hasRequestHeaders()) { // more time, asked at once
+                  synchronized (out) {
+                    out.onNext(ProcessingResponse.newBuilder().setOverrideMessageTimeout(
+                        com.google.protobuf.Duration.newBuilder().setSeconds(overrideSeconds)).build());
+                  }
                 }
                 if (path.startsWith("/slow")) {
                   timer.schedule(() -> send(out, answer, answered), slowMillis, TimeUnit.MILLISECONDS);
