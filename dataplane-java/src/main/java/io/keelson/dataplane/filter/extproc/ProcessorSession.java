@@ -27,10 +27,10 @@ import java.util.function.Function;
  * one {@code ProcessingRequest} on it, in the order the exchange reaches them, with at most one outstanding; the next
  * {@code ProcessingResponse} answers it (another phase's answer is a protocol violation, {@link ProcessorStream}), or
  * extends its message_timeout (override_message_timeout, up to max_message_timeout).
- * No answer within message_timeout, a failed stream, or the processor ending the stream with a message outstanding
- * fail the phase (504 / 500, or on through with failure_mode_allow) and end the stream; so does an immediate
- * response. Once it ended, later phases are not sent (the request goes on unchanged, as Envoy's processing is then
- * complete). When the exchange ends ({@link #end}: response done, client gone or reset) the stream is half-closed and
+ * No answer within message_timeout or a failed stream (reset, a non-OK grpc-status) fail the phase (504 / 500, or on
+ * through with failure_mode_allow) and end the stream; so does an immediate response. The processor ending the stream
+ * with OK completes processing (an outstanding phase goes on unchanged). Once it ended, later phases are not sent (the
+ * request goes on unchanged, as Envoy's processing is then complete). When the exchange ends ({@link #end}: response done, client gone or reset) the stream is half-closed and
  * reset, so the processor sees it end and its slot of the cluster's circuit breakers is freed. Created per request
  * on any thread; used and ended on the connection's event loop.
  */
@@ -152,15 +152,23 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
     d.accept(outcome);
   }
 
+  /**
+   * The processor ended the stream. With gRPC OK, as Envoy's onGrpcClose: processing is complete, an outstanding
+   * phase goes on unchanged and later ones are not sent; any other status is a failed stream.
+   */
   @Override
   public void onEnd(int status, HttpHeaders trailers) {
-    call = null;
-    if (answer != null) { // the processor ended the stream without answering
-      fail(filter.streamFailed());
+    if (status != 200 || !"0".equals(trailers.get("grpc-status"))) {
+      onFailure("grpc-status " + trailers.get("grpc-status"));
       return;
     }
+    call = null;
     filter.stats.streamsClosed().increment();
+    Consumer<CheckOutcome> d = take();
     closed();
+    if (d != null) {
+      d.accept(CheckOutcome.ALLOW);
+    }
   }
 
   @Override

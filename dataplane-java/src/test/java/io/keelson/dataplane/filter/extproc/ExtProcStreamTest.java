@@ -145,4 +145,24 @@ class ExtProcStreamTest {
       assertThat(proxy.stat("http.ingress_http.ext_proc.message_timeouts")).isEqualTo(1);
     }
   }
+
+  /**
+   * A processor ending the stream with OK after the request-headers answer completes processing, as Envoy's
+   * onGrpcClose: the response-headers phase is not sent and the response goes through unchanged.
+   */
+  @Test
+  void aProcessorEndingTheStreamCompletesProcessingAndLaterPhasesAreNotSent() throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = ExtProcProxyTest.proxy(a, processor.port(), PipelineMode.INLINE,
+            "processing_mode: { request_header_mode: SEND, response_header_mode: SEND }")) {
+      HttpResponse<String> r = proxy.get("/done-after-headers");
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(a.lastHeaders).containsEntry("x-added", "processor");
+      assertThat(r.headers().firstValue("x-processed")).isEmpty();
+      assertThat(r.headers().firstValue("x-upstream")).hasValue("a");
+      assertThat(processor.streams).hasSize(1);
+      assertThat(processor.streams.get(0).phases).containsExactly(RequestCase.REQUEST_HEADERS);
+      assertThat(proxy.stat("http.ingress_http.ext_proc.streams_failed")).isZero();
+    }
+  }
 }

@@ -34,7 +34,7 @@ import java.util.concurrent.TimeUnit;
  * {@link #overrideSeconds} more with override_message_timeout); {@code /wrong} gets a response_headers
  * answer (another phase's: a protocol violation); {@code /no-response-phase} a mode_override skipping response headers; {@code /reframe} removes and zeroes content-length;
  * {@code /reroute...} sets {@code x-route-to: b} with clear_route_cache ({@code /reroute-kept...} without it,
- * {@code /reroute-unchanged...} clear_route_cache alone); {@code /hostile} asks for changes Envoy's default mutation rules
+ * {@code /reroute-unchanged...} clear_route_cache alone); {@code /done-after-headers} ends the stream (OK) right after its answer; {@code /hostile} asks for changes Envoy's default mutation rules
  * forbid (host, x-envoy-*, :method) besides {@code x-ok}; anything else sets {@code x-added: processor} and removes
  * {@code x-drop}. A response_headers message is answered by the {@code :path} of its stream's request_headers message:
  * {@code /resp-deny} gets an immediate 409 with a body, {@code /resp-slow} is answered after {@link #slowMillis},
@@ -95,6 +95,13 @@ final class GrpcProcessorServer implements AutoCloseable {
                     out.onNext(ProcessingResponse.newBuilder().setOverrideMessageTimeout(
                         com.google.protobuf.Duration.newBuilder().setSeconds(overrideSeconds)).build());
                   }
+                }
+                if (path.startsWith("/done-after-headers")) { // the answer, then OK: processing complete
+                  send(out, answer, answered);
+                  synchronized (out) {
+                    out.onCompleted();
+                  }
+                  return;
                 }
                 if (path.startsWith("/slow")) {
                   timer.schedule(() -> send(out, answer, answered), slowMillis, TimeUnit.MILLISECONDS);
