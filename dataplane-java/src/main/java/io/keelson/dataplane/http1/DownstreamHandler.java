@@ -704,16 +704,23 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
    */
   private void reroute() {
     rerouting = true;
-    decided = false;
-    if (!context.pipelines.current().tryPublish(this, this)) {
+    if (!publishAgain()) {
       rerouting = false;
       flag = ResponseFlag.LR;
       sendLocalReply(503, LocalReply.OVERLOADED, null);
-      return;
+    }
+  }
+
+  /** Publishes the request to the routing pipeline again (a retry, a reroute); false when the pipeline is full. */
+  private boolean publishAgain() {
+    decided = false;
+    if (!context.pipelines.current().tryPublish(this, this)) {
+      return false;
     }
     if (decided && channel.eventLoop().inEventLoop()) {
       onDecisionArrived();
     }
+    return true;
   }
 
   /** The fields of {@code headers} as a check sees them, in order. */
@@ -2045,16 +2052,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (state != State.ROUTING || !retrying) {
       return; // the exchange ended during the backoff
     }
-    decided = false;
-    if (!context.pipelines.current().tryPublish(this, this)) {
+    if (!publishAgain()) {
       retrying = false;
       cancelTimeout();
       flag = ResponseFlag.LR;
       sendLocalReply(503, LocalReply.OVERLOADED, null);
-      return;
-    }
-    if (decided && channel.eventLoop().inEventLoop()) {
-      onDecisionArrived();
     }
   }
 

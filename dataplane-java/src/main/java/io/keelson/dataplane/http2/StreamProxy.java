@@ -506,15 +506,22 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
    */
   private void reroute() {
     rerouting = true;
-    decided = false;
-    if (!streams.context().pipelines().current().tryPublish(this, this)) {
+    if (!publishAgain()) {
       rerouting = false;
       localReply(503, "routing pipeline full", ResponseFlag.LR);
-      return;
+    }
+  }
+
+  /** Publishes the request to the routing pipeline again (a retry, a reroute); false when the pipeline is full. */
+  private boolean publishAgain() {
+    decided = false;
+    if (!streams.context().pipelines().current().tryPublish(this, this)) {
+      return false;
     }
     if (decided && down.eventLoop().inEventLoop()) {
       onDecision();
     }
+    return true;
   }
 
   /** Starts the filters' check of the whole request body (read by {@link #wholeBodyRead}); the decision goes on after. */
@@ -1606,14 +1613,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (state != State.ROUTING || !retrying) {
       return; // the stream ended during the backoff
     }
-    decided = false;
-    if (!streams.context().pipelines().current().tryPublish(this, this)) {
+    if (!publishAgain()) {
       retrying = false;
       localReply(503, "routing pipeline full", ResponseFlag.LR);
-      return;
-    }
-    if (decided && down.eventLoop().inEventLoop()) {
-      onDecision();
     }
   }
 

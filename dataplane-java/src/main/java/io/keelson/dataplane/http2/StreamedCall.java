@@ -25,36 +25,25 @@ import java.util.ArrayDeque;
  * it resets the stream (CANCEL) without a callback. What waits for the stream is bounded by the caller (ext_proc has
  * one message outstanding). Confined to the event loop of its channels.
  */
-final class StreamedCall implements UpstreamOwner, UpstreamCalls.Stream {
-  private final ServingCluster cluster;
-  private final CircuitBreakers.Resources breaker;
+final class StreamedCall extends SideCallSlots implements UpstreamCalls.Stream {
   private final UpstreamCalls.StreamCallback callback;
   private final ArrayDeque<HttpObject> early = new ArrayDeque<>(2);
-  private Channel channel;
-  private boolean pendingHeld = true;
   private boolean halfClosed;
-  private boolean ended;
   private int status;
 
   StreamedCall(ServingCluster cluster, CircuitBreakers.Resources breaker, HttpRequest head,
       UpstreamCalls.StreamCallback callback) {
-    this.cluster = cluster;
-    this.breaker = breaker;
+    super(cluster, breaker);
     this.callback = callback;
     early.add(head);
-    cluster.stats().rqTotal.increment();
-    cluster.stats().rqActive.increment();
   }
 
   /** The stream was had, or could not be (connect, TLS handshake or stream failure). */
   void onOpen(io.netty.util.concurrent.Future<? super Channel> f) {
-    releasePending();
-    if (!f.isSuccess()) {
-      cluster.stats().cxConnectFail.increment();
-      fail("connect failed: " + f.cause());
+    Channel c = opened(f);
+    if (c == null) {
       return;
     }
-    Channel c = (Channel) f.getNow();
     if (ended) {
       c.close();
       return;
@@ -129,48 +118,12 @@ final class StreamedCall implements UpstreamOwner, UpstreamCalls.Stream {
   }
 
   @Override
-  public void onUpstreamReadComplete() {}
-
-  @Override
-  public void onUpstreamWritabilityChanged(boolean writable) {}
-
-  @Override
-  public void onUpstreamClosed(long resetCode) {
-    fail(resetCode >= 0 ? "stream reset (" + resetCode + ")" : "connection closed before the stream ended");
-  }
-
-  @Override
-  public void cancel() {
-    if (ended) {
-      return;
-    }
-    Channel c = channel;
-    end();
-    if (c != null) {
-      c.close(); // resets the stream (CANCEL); onUpstreamClosed then finds it ended
-    }
-  }
-
-  void fail(String reason) {
-    if (ended) {
-      return;
-    }
-    end();
+  void failed(String reason) {
     callback.onFailure(reason);
   }
 
-  private void releasePending() {
-    if (pendingHeld) {
-      pendingHeld = false;
-      breaker.releasePending();
-    }
-  }
-
-  private void end() {
-    ended = true;
-    releasePending();
-    breaker.releaseRequest();
-    cluster.stats().rqActive.decrement();
+  @Override
+  void released() {
     HttpObject o;
     while ((o = early.poll()) != null) {
       ReferenceCountUtil.release(o);
