@@ -52,6 +52,14 @@ class ExtProcStreamTest {
       assertThat(proxy.stat("http.ingress_http.ext_proc.stream_msgs_received")).isEqualTo(8);
       await().atMost(10, TimeUnit.SECONDS)
           .until(() -> proxy.stat("http.ingress_http.ext_proc.streams_closed") == 2);
+      // an HTTP/2 downstream (curl, h2c): the same, on a third stream
+      String headers = io.keelson.dataplane.testing.CurlStatus.of("--http2-prior-knowledge", "-s", "-D", "-",
+          "-o", "/dev/null", "--data", "request 3", "http://127.0.0.1:" + proxy.port() + "/resp-body-replace/3");
+      assertThat(headers).startsWith("HTTP/2 200").contains("x-stream-messages: 3");
+      await().atMost(10, TimeUnit.SECONDS).until(() -> processor.streams.size() == 3
+          && processor.streams.get(2).end != null);
+      assertThat(processor.streams.get(2).phases).containsExactly(RequestCase.REQUEST_HEADERS, RequestCase.REQUEST_BODY,
+          RequestCase.RESPONSE_HEADERS, RequestCase.RESPONSE_BODY);
     }
   }
 
