@@ -90,6 +90,13 @@ class ExtProcStreamTest {
         assertThat(next.statusCode()).isEqualTo(200);
         assertThat(next.headers().firstValue("x-stream-messages")).hasValue("2");
         assertThat(processor.streams).hasSize(2);
+        // an h2c client giving up (curl's 2 s budget) on a slow upstream: its stream's Process stream ends too
+        assertThat(io.keelson.dataplane.testing.CurlStatus.of("--http2-prior-knowledge", "-m", "2",
+            "http://127.0.0.1:" + proxy.port() + "/delay/60000")).endsWith("000");
+        await().atMost(10, TimeUnit.SECONDS).until(() -> processor.streams.size() == 3
+            && processor.streams.get(2).end != null);
+        assertThat(processor.streams.get(2).phases).containsExactly(RequestCase.REQUEST_HEADERS);
+        assertThat(proxy.get("/api/last").statusCode()).isEqualTo(200); // the only max_requests slot is free again
       }
     }
   }
