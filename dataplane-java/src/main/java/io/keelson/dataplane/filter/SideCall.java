@@ -73,6 +73,8 @@ public final class SideCall {
   /**
    * Opens a bidirectional stream of {@code head} to the service's cluster (ext_proc's Process), its endpoint picked as
    * {@link #send} picks it; a missing cluster or no endpoint is the callback's failure, at once.
+   *
+   * @return the stream, or null when the callback was already told it failed (no endpoint)
    */
   public static UpstreamCalls.Stream stream(EventLoop loop, UpstreamCalls calls, ServingSnapshot snapshot,
       String clusterName, io.netty.handler.codec.http.HttpRequest head, UpstreamCalls.StreamCallback callback) {
