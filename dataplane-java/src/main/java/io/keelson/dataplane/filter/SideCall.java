@@ -71,6 +71,23 @@ public final class SideCall {
   }
 
   /**
+   * Opens a bidirectional stream of {@code head} to the service's cluster (ext_proc's Process), its endpoint picked as
+   * {@link #send} picks it; a missing cluster or no endpoint is the callback's failure, at once.
+   *
+   * @return the stream, or null when the callback was already told it failed (no endpoint)
+   */
+  public static UpstreamCalls.Stream stream(EventLoop loop, UpstreamCalls calls, ServingSnapshot snapshot,
+      String clusterName, io.netty.handler.codec.http.HttpRequest head, UpstreamCalls.StreamCallback callback) {
+    ServingCluster cluster = snapshot.cluster(clusterName);
+    EndpointConfig endpoint = cluster == null ? null : pick(snapshot, cluster);
+    if (endpoint == null) {
+      callback.onFailure("no endpoint in cluster " + clusterName);
+      return null;
+    }
+    return calls.stream(loop, cluster, endpoint, head, callback);
+  }
+
+  /**
    * The endpoint the call goes to, picked as the router picks (lb_policy, health, outlier ejection), or null when
    * the cluster has none.
    */

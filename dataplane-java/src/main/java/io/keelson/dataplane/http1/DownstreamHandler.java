@@ -195,6 +195,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       new io.keelson.dataplane.resilience.ConnectionWait<>(this::onConnectionSlotFree);
   /** A retry is waiting for its backoff or its routing decision. */
   private boolean retrying;
+  /** The request is routed again: an external check cleared the route cache after changing headers. */
+  private boolean rerouting;
   /** The current try's response is being retried: its body is read and dropped. */
   private boolean discarding;
   private boolean retryExhausted;
@@ -500,6 +502,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       event.retryCluster = cluster;
       event.hostPredicate = retry;
     }
+    event.reroute = rerouting;
   }
 
   /**
@@ -536,8 +539,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       route = routed.route;
       weightedCluster = routed.weightedCluster;
       cluster = routed.cluster;
-      policy.copyVerdict(routed.policy); // a retry is the same request: the filters ran for its first try
+      if (!rerouting) { // a reroute keeps the filters' verdict: they ran for the request already
+        policy.copyVerdict(routed.policy); // a retry is the same request: the filters ran for its first try
+      }
     }
+    rerouting = false;
     balancer = routed.balancer;
     endpoint = routed.endpoint;
     onDecision();
@@ -685,7 +691,36 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
     io.keelson.dataplane.filter.FilterChain.resume(policy); // the filters after ext_authz see the check's headers
     externalCheckStarted = policy.externalCheck() == null; // a later ext_authz asks again
+    if (outcome.clearRouteCache()) {
+      reroute();
+      return;
+    }
     onDecision();
+  }
+
+  /**
+   * Routes the request again on the headers a check changed (ext_proc's clear_route_cache), as Envoy's router chooses
+   * the route after its filters: route and balance run again, the filters' verdict stands; the decision then goes on.
+   */
+  private void reroute() {
+    rerouting = true;
+    if (!publishAgain()) {
+      rerouting = false;
+      flag = ResponseFlag.LR;
+      sendLocalReply(503, LocalReply.OVERLOADED, null);
+    }
+  }
+
+  /** Publishes the request to the routing pipeline again (a retry, a reroute); false when the pipeline is full. */
+  private boolean publishAgain() {
+    decided = false;
+    if (!context.pipelines.current().tryPublish(this, this)) {
+      return false;
+    }
+    if (decided && channel.eventLoop().inEventLoop()) {
+      onDecisionArrived();
+    }
+    return true;
   }
 
   /** The fields of {@code headers} as a check sees them, in order. */
@@ -2017,16 +2052,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (state != State.ROUTING || !retrying) {
       return; // the exchange ended during the backoff
     }
-    decided = false;
-    if (!context.pipelines.current().tryPublish(this, this)) {
+    if (!publishAgain()) {
       retrying = false;
       cancelTimeout();
       flag = ResponseFlag.LR;
       sendLocalReply(503, LocalReply.OVERLOADED, null);
-      return;
-    }
-    if (decided && channel.eventLoop().inEventLoop()) {
-      onDecisionArrived();
     }
   }
 

@@ -7,6 +7,7 @@ import io.keelson.dataplane.routing.ServingCluster;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.util.concurrent.Future;
 
 /**
@@ -33,13 +34,9 @@ final class CallSender implements UpstreamCalls {
       long timeoutNanos, int maxBodyBytes, Callback callback) {
     CircuitBreakerConfig.Thresholds thresholds = cluster.config().circuitBreakers().defaultPriority();
     CircuitBreakers.Resources breaker = cluster.resilience().breakers().of(false);
-    if (!breaker.tryAcquireRequest(thresholds)) {
-      overflow(cluster, request, callback);
-      return Call.ENDED;
-    }
-    if (!breaker.tryAcquirePending(thresholds)) {
-      breaker.releaseRequest();
-      overflow(cluster, request, callback);
+    if (!acquire(cluster, breaker, thresholds)) {
+      request.release();
+      callback.onFailure(OVERFLOW);
       return Call.ENDED;
     }
     CallStream s = new CallStream(channels, cluster, breaker, request, maxBodyBytes, callback);
@@ -54,9 +51,62 @@ final class CallSender implements UpstreamCalls {
     return s;
   }
 
-  private static void overflow(ServingCluster cluster, FullHttpRequest request, Callback callback) {
-    cluster.stats().rqPendingOverflow.increment();
-    request.release();
-    callback.onFailure("upstream request overflow");
+  /** As {@link #call}, on an HTTP/2 stream only (a bidirectional gRPC stream has no HTTP/1.1 form). */
+  @Override
+  public Stream stream(EventLoop loop, ServingCluster cluster, EndpointConfig endpoint, HttpRequest head,
+      StreamCallback callback) {
+    CircuitBreakerConfig.Thresholds thresholds = cluster.config().circuitBreakers().defaultPriority();
+    CircuitBreakers.Resources breaker = cluster.resilience().breakers().of(false);
+    if (!cluster.config().http2Upstream()) {
+      callback.onFailure("cluster " + cluster.name() + " is not HTTP/2: a bidirectional stream needs HTTP/2");
+      return ENDED_STREAM;
+    }
+    if (!acquire(cluster, breaker, thresholds)) {
+      callback.onFailure(OVERFLOW);
+      return ENDED_STREAM;
+    }
+    StreamedCall s = new StreamedCall(cluster, breaker, head, callback);
+    Future<Channel> f = channels.open(loop, endpoint, cluster, s, breaker, thresholds);
+    if (f == null) {
+      cluster.stats().cxOverflow.increment();
+      s.fail("upstream connection overflow");
+      return ENDED_STREAM;
+    }
+    f.addListener(s::onOpen);
+    return s;
   }
+
+  /**
+   * Takes a max_requests and a max_pending_requests slot of {@code breaker}; false (none taken, counted in the
+   * cluster's upstream_rq_pending_overflow) when either is full.
+   */
+  private static boolean acquire(ServingCluster cluster, CircuitBreakers.Resources breaker,
+      CircuitBreakerConfig.Thresholds thresholds) {
+    if (!breaker.tryAcquireRequest(thresholds)) {
+      cluster.stats().rqPendingOverflow.increment();
+      return false;
+    }
+    if (!breaker.tryAcquirePending(thresholds)) {
+      breaker.releaseRequest();
+      cluster.stats().rqPendingOverflow.increment();
+      return false;
+    }
+    return true;
+  }
+
+  private static final String OVERFLOW = "upstream request overflow";
+
+  /** A stream that ended before it started: nothing to send on or cancel. */
+  private static final Stream ENDED_STREAM = new Stream() {
+    @Override
+    public void send(io.netty.buffer.ByteBuf data) {
+      data.release();
+    }
+
+    @Override
+    public void halfClose() {}
+
+    @Override
+    public void cancel() {}
+  };
 }

@@ -30,34 +30,26 @@ import java.util.concurrent.TimeUnit;
  * HTTP/1.1 connection is closed, an HTTP/2 stream reset), so a caller gone away frees the cluster's slots.
  * Confined to the event loop of its channels.
  */
-final class CallStream implements UpstreamOwner, UpstreamCalls.Call {
+final class CallStream extends SideCallSlots {
   private final UpstreamChannels channels;
-  private final ServingCluster cluster;
-  private final CircuitBreakers.Resources breaker;
   private final int maxBodyBytes;
   private final UpstreamCalls.Callback callback;
   private FullHttpRequest request;
-  private Channel channel;
   private ChannelFuture written;
   private ScheduledFuture<?> timeout;
-  private boolean pendingHeld = true;
   private boolean skippingInformational;
   private boolean keepAlive;
-  private boolean ended;
   private int status;
   private HttpHeaders headers;
   private ByteBuf body;
 
   CallStream(UpstreamChannels channels, ServingCluster cluster, CircuitBreakers.Resources breaker,
       FullHttpRequest request, int maxBodyBytes, UpstreamCalls.Callback callback) {
+    super(cluster, breaker);
     this.channels = channels;
-    this.cluster = cluster;
-    this.breaker = breaker;
     this.request = request;
     this.maxBodyBytes = maxBodyBytes;
     this.callback = callback;
-    cluster.stats().rqTotal.increment();
-    cluster.stats().rqActive.increment();
   }
 
   void startTimer(EventLoop loop, long timeoutNanos) {
@@ -77,16 +69,10 @@ final class CallStream implements UpstreamOwner, UpstreamCalls.Call {
 
   /** The channel for the call was had, or could not be (connect, TLS handshake or stream failure). */
   void onOpen(io.netty.util.concurrent.Future<? super Channel> f) {
-    releasePending();
-    if (!f.isSuccess()) {
-      if (f.cause() instanceof io.netty.channel.ConnectTimeoutException) {
-        cluster.stats().cxConnectTimeout.increment();
-      }
-      cluster.stats().cxConnectFail.increment();
-      fail("connect failed: " + f.cause());
+    Channel c = opened(f);
+    if (c == null) {
       return;
     }
-    Channel c = (Channel) f.getNow();
     if (ended) {
       channels.release(c, false);
       return;
@@ -157,48 +143,12 @@ final class CallStream implements UpstreamOwner, UpstreamCalls.Call {
   }
 
   @Override
-  public void onUpstreamReadComplete() {}
-
-  @Override
-  public void onUpstreamWritabilityChanged(boolean writable) {}
-
-  @Override
-  public void onUpstreamClosed(long resetCode) {
-    fail(resetCode >= 0 ? "stream reset (" + resetCode + ")" : "connection closed before a complete answer");
-  }
-
-  @Override
-  public void cancel() {
-    if (ended) {
-      return;
-    }
-    Channel c = channel;
-    end(); // no callback: the caller no longer wants the answer
-    if (c != null) {
-      c.close(); // closing a stream channel resets the stream (CANCEL); onUpstreamClosed then finds it ended
-    } // still connecting: onOpen finds it ended and gives the channel back unused
-  }
-
-  void fail(String reason) {
-    if (ended) {
-      return;
-    }
-    end();
+  void failed(String reason) {
     callback.onFailure(reason);
   }
 
-  private void releasePending() {
-    if (pendingHeld) {
-      pendingHeld = false;
-      breaker.releasePending();
-    }
-  }
-
-  private void end() {
-    ended = true;
-    releasePending();
-    breaker.releaseRequest();
-    cluster.stats().rqActive.decrement();
+  @Override
+  void released() {
     if (timeout != null) {
       timeout.cancel(false);
     }

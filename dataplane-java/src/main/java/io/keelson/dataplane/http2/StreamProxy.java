@@ -172,6 +172,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private final Runnable perTryTimeoutTask = this::onPerTryTimeout;
   /** A retry waits for its backoff or its routing decision (route and cluster are kept). */
   private boolean retrying;
+  /** The request is routed again: an external check cleared the route cache after changing headers. */
+  private boolean rerouting;
   /** Counts tries, so that an upstream open that completes after its try was abandoned is recognised. */
   private int tries;
   private ScheduledFuture<?> perTryTimer;
@@ -411,6 +413,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       event.retryCluster = cluster;
       event.hostPredicate = resilience.retry;
     }
+    event.reroute = rerouting;
   }
 
   /**
@@ -441,7 +444,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       route = event.route;
       weightedCluster = event.weightedCluster;
       cluster = event.cluster;
-      policy.copyVerdict(event.policy);
+      if (!rerouting) { // a reroute keeps the filters' verdict: they ran for the request already
+        policy.copyVerdict(event.policy);
+      }
     }
     balancer = event.balancer;
     endpoint = event.endpoint;
@@ -485,7 +490,35 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
     io.keelson.dataplane.filter.FilterChain.resume(policy); // the filters after ext_authz see the check's headers
     externalCheckStarted = policy.externalCheck() == null; // a later ext_authz asks again
+    if (outcome.clearRouteCache()) {
+      reroute();
+      return;
+    }
     onDecision();
+  }
+
+  /**
+   * Routes the request again on the headers a check changed (ext_proc's clear_route_cache), as Envoy's router chooses
+   * the route after its filters: route and balance run again, the filters' verdict stands; the decision then goes on.
+   */
+  private void reroute() {
+    rerouting = true;
+    if (!publishAgain()) {
+      rerouting = false;
+      localReply(503, "routing pipeline full", ResponseFlag.LR);
+    }
+  }
+
+  /** Publishes the request to the routing pipeline again (a retry, a reroute); false when the pipeline is full. */
+  private boolean publishAgain() {
+    decided = false;
+    if (!streams.context().pipelines().current().tryPublish(this, this)) {
+      return false;
+    }
+    if (decided && down.eventLoop().inEventLoop()) {
+      onDecision();
+    }
+    return true;
   }
 
   /** Starts the filters' check of the whole request body (read by {@link #wholeBodyRead}); the decision goes on after. */
@@ -555,6 +588,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (state != State.ROUTING) {
       return;
     }
+    rerouting = false; // its decision arrived (onRouted kept the filters' verdict)
     if (cluster != null && cluster.config().isOriginalDst()) {
       balancer = originalDstHost(); // the host is the connection's original destination, not a balancer's pick
       endpoint = balancer.pick();
@@ -1576,14 +1610,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (state != State.ROUTING || !retrying) {
       return; // the stream ended during the backoff
     }
-    decided = false;
-    if (!streams.context().pipelines().current().tryPublish(this, this)) {
+    if (!publishAgain()) {
       retrying = false;
       localReply(503, "routing pipeline full", ResponseFlag.LR);
-      return;
-    }
-    if (decided && down.eventLoop().inEventLoop()) {
-      onDecision();
     }
   }
 

@@ -3,8 +3,10 @@ package io.keelson.dataplane.http2;
 import io.keelson.dataplane.config.EndpointConfig;
 import io.keelson.dataplane.routing.ServingCluster;
 import io.netty.channel.EventLoop;
+import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
 
 /**
  * Side calls a filter makes to a cluster on behalf of a request (the ext_authz check): an ordinary
@@ -49,4 +51,38 @@ public interface UpstreamCalls {
    */
   Call call(EventLoop loop, ServingCluster cluster, EndpointConfig endpoint, FullHttpRequest request, long timeoutNanos,
       int maxBodyBytes, Callback callback);
+
+  /**
+   * A bidirectional call (a gRPC stream such as ext_proc's Process): the request head goes at once, then parts of
+   * the request body as the caller sends them, while the answer's parts come back as they arrive. Confined to the loop
+   * the call was made on.
+   */
+  interface Stream extends Call {
+    /** Writes {@code data} (released by the callee) as the next part of the request body; dropped once ended. */
+    void send(ByteBuf data);
+
+    /** Ends the request body (END_STREAM); the answer may go on. */
+    void halfClose();
+  }
+
+  /** Gets {@link #onData} any number of times, then exactly one of {@link #onEnd} / {@link #onFailure}, on the loop. */
+  interface StreamCallback {
+    /** A part of the answer's body; {@code data} is borrowed for the call only. */
+    void onData(ByteBuf data);
+
+    /** The answer ended: its HTTP status, and its trailers (a trailers-only answer's headers). */
+    void onEnd(int status, HttpHeaders trailers);
+
+    /** No complete answer: connect or TLS failure, overflow, reset, close. */
+    void onFailure(String reason);
+  }
+
+  /**
+   * Opens a bidirectional call of {@code head} (its body not ended) to {@code endpoint} of an HTTP/2 {@code cluster},
+   * holding the cluster's request slot until it ends; never blocks, never throws (a failure is the callback's).
+   *
+   * @return the call, to send on, half-close, and cancel when it is no longer wanted
+   */
+  Stream stream(EventLoop loop, ServingCluster cluster, EndpointConfig endpoint, HttpRequest head,
+      StreamCallback callback);
 }

@@ -18,7 +18,8 @@ public final class PolicyStage implements Stage<RoutingEvent> {
     if (event.failure != null) {
       return; // an earlier stage failed: the callback answers with an error
     }
-    if (event.retryCluster != null || event.listener.filters().isEmpty()) { // a retry: the filters ran for its first try
+    if (event.retryCluster != null || event.reroute || event.listener.filters().isEmpty()) { // a retry or a reroute: the
+      // filters ran for the request already
       return;
     }
     policy.head = event.head;

@@ -34,6 +34,11 @@ public final class RoutingEvent implements io.keelson.dataplane.pipeline.Failabl
   public java.net.InetSocketAddress peerAddress;
   /** A retry: the cluster already chosen (no route matching), or null for a first try. */
   public ServingCluster retryCluster;
+  /**
+   * The request is routed again after an external check cleared the route cache (ext_proc's clear_route_cache): route
+   * and balance run on its changed headers, the filters do not run again (their verdict stands).
+   */
+  public boolean reroute;
   /** Hosts a retry should avoid, or null. */
   public io.keelson.dataplane.balance.HostPredicate hostPredicate;
   /** The publisher's {@link DecisionSlot} ticket for this publish (0 for publishers without one). */
@@ -88,6 +93,7 @@ public final class RoutingEvent implements io.keelson.dataplane.pipeline.Failabl
     peerAddress = null;
     retryCluster = null;
     hostPredicate = null;
+    reroute = false;
     ticket = 0;
   }
 }

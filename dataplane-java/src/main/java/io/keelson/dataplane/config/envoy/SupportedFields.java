@@ -601,10 +601,10 @@ final class SupportedFields {
   /** envoy.filters.http.ext_proc (filter/extproc): the request- and response-headers phases of an external processor. */
   private static void extProc() {
     String notYet = "not supported yet";
-    String phases = "only request and response headers are sent to processors (one stream per phase)";
+    String phases = "only request and response headers and BUFFERED bodies are sent to processors";
     rules(io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor.getDescriptor(),
             "grpc_service", "failure_mode_allow", "processing_mode", "message_timeout", "mutation_rules", "stat_prefix",
-            "allow_mode_override")
+            "allow_mode_override", "max_message_timeout")
         .reject("http_service", "only grpc_service (envoy_grpc) processors are supported")
         .reject("request_attributes", notYet)
         .reject("response_attributes", notYet)
@@ -612,11 +612,11 @@ final class SupportedFields {
         .reject("forward_rules", notYet + "; every request header is sent")
         .reject("filter_metadata", notYet)
         .reject("metadata_options", notYet)
-        .reject("max_message_timeout", "override_message_timeout is not supported")
         .reject("disable_immediate_response", notYet)
         .reject("observability_mode", notYet)
-        .reject("disable_clear_route_cache", "clear_route_cache is always ignored (counted in clear_route_cache_ignored)")
-        .reject("route_cache_action", "clear_route_cache is always ignored (counted in clear_route_cache_ignored)")
+        .reject("disable_clear_route_cache", notYet + "; a request_headers answer's clear_route_cache with a header "
+            + "mutation always routes the request again")
+        .reject("route_cache_action", notYet + "; only DEFAULT (clear_route_cache as the answer says)")
         .reject("deferred_close_timeout", notYet)
         .reject("send_body_without_waiting_for_header_response", phases)
         .reject("on_processing_response", notYet);

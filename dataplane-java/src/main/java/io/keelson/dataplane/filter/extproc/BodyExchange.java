@@ -15,20 +15,22 @@ import java.util.Set;
 import java.util.function.Consumer;
 
 /**
- * A BUFFERED body phase of Envoy's ext_proc protocol on its own {@link ProcessorStream}: the whole request or response
+ * A BUFFERED body phase of Envoy's ext_proc protocol on the request's {@link ProcessorSession}: the whole request or response
  * body (held by the connection up to {@link ExtProcConfig#BUFFER_LIMIT_BYTES}: over it a request is answered 413, a
  * response 500) in one {@code ProcessingRequest{request_body|response_body{body, end_of_stream: true}}}; the answer is
  * the same phase's (its header mutation applies to the request's or response's headers, its {@code body_mutation}
  * replaces the body ({@code body}) or empties it ({@code clear_body}), content-length fixed) or
- * {@code immediate_response}. Immutable and shared; {@link #start} runs on the connection's event loop.
+ * {@code immediate_response}. One per request (the session's); {@link #start} runs on the connection's event loop.
  */
 final class BodyExchange implements BodyCheck {
+  private final ProcessorSession session;
   private final ProcessorStream stream;
   /** The response body's phase, else the request body's. */
   private final boolean response;
 
-  BodyExchange(ProcessorStream stream, boolean response) {
-    this.stream = stream;
+  BodyExchange(ProcessorSession session, boolean response) {
+    this.session = session;
+    this.stream = session.filter();
     this.response = response;
   }
 
@@ -45,7 +47,7 @@ final class BodyExchange implements BodyCheck {
         .setEndOfStream(true);
     ProcessingRequest message = response ? ProcessingRequest.newBuilder().setResponseBody(b).build()
         : ProcessingRequest.newBuilder().setRequestBody(b).build();
-    return stream.send(body.loop(), body.calls(), body.snapshot(), message, r -> answer(r, present), done);
+    return session.send(body.loop(), body.calls(), body.snapshot(), message, r -> answer(r, present), done);
   }
 
   private CheckOutcome answer(ProcessingResponse r, Set<String> present) {

@@ -13,9 +13,12 @@ package io.keelson.dataplane.filter.extproc;
  * @param modes              which phases processing_mode sends
  * @param allowModeOverride  a request_headers answer's mode_override may turn the response-headers phase on or off
  * @param statPrefix         the filter's stat_prefix ("" for none)
+ * @param maxMessageTimeoutNanos max_message_timeout: the longest override_message_timeout a processor may ask for
+ *                           (0: none is honoured)
  */
 record ExtProcConfig(String cluster, String authority, long callTimeoutNanos, long messageTimeoutNanos,
-    boolean failureModeAllow, ProcessingModes modes, boolean allowModeOverride, String statPrefix) {
+    boolean failureModeAllow, ProcessingModes modes, boolean allowModeOverride, String statPrefix,
+    long maxMessageTimeoutNanos) {
 
   /** Envoy's message_timeout when unset. */
   static final long DEFAULT_MESSAGE_TIMEOUT_NANOS = 200_000_000L;
@@ -30,13 +33,14 @@ record ExtProcConfig(String cluster, String authority, long callTimeoutNanos, lo
   static final int MAX_RESPONSE_BYTES = 2 * 1024 * 1024;
 
   ExtProcConfig withProcessingMode(ProcessingModes m) {
-    return new ExtProcConfig(cluster, authority, callTimeoutNanos, messageTimeoutNanos, failureModeAllow, m, allowModeOverride, statPrefix);
+    return new ExtProcConfig(cluster, authority, callTimeoutNanos, messageTimeoutNanos, failureModeAllow, m, allowModeOverride, statPrefix,
+        maxMessageTimeoutNanos);
   }
 
   /** This config with a route's grpc_service (ExtProcPerRoute overrides.grpc_service). */
   ExtProcConfig withService(ExtProcFilterFactory.Service s) {
     return new ExtProcConfig(s.cluster(), s.authority(), s.callTimeout(messageTimeoutNanos), messageTimeoutNanos,
-        failureModeAllow, modes, allowModeOverride, statPrefix);
+        failureModeAllow, modes, allowModeOverride, statPrefix, maxMessageTimeoutNanos);
   }
 
   /**

@@ -1,51 +1,49 @@
 package io.keelson.dataplane.filter.extproc;
 
-import io.keelson.dataplane.filter.BodyCheck;
-import io.keelson.dataplane.filter.ExternalCheck;
 import io.keelson.dataplane.filter.FilterContext;
 import io.keelson.dataplane.filter.HttpFilter;
-import io.keelson.dataplane.filter.ResponseCheck;
 
 /**
- * envoy.filters.http.ext_proc on a request: hands the connection the request-headers exchange with the processor
- * ({@link RequestHeadersExchange}) before it acts on the verdict and the response-headers one
- * ({@link ResponseHeadersExchange}) for the response head, and BUFFERED bodies' ({@link BodyExchange})
- * once a body was read whole; a phase whose mode is SKIP (or a route that disabled the
- * filter) has none. Allocates nothing; thread-safe.
+ * envoy.filters.http.ext_proc on a request: opens the request's {@link ProcessorSession} (one Process stream for all
+ * its phases, ended with the exchange) and hands the connection its phases: the request-headers exchange
+ * ({@link RequestHeadersExchange}) before it acts on the verdict, the response-headers one
+ * ({@link ResponseHeadersExchange}) for the response head, and BUFFERED bodies' ({@link BodyExchange}) once a body was
+ * read whole; a phase whose mode is SKIP (or a route that disabled the filter: a null {@code processor}) has none.
+ * Allocates the session and its phases per request, only when a phase is sent; thread-safe.
  */
 final class ExtProcFilter implements HttpFilter {
-  /** Null: nothing to send for this route. */
-  private final ExternalCheck exchange;
-  /** Null: response headers are not sent. */
-  private final ResponseCheck responseExchange;
-  /** Null: the request body is not sent. */
-  private final BodyCheck requestBodyExchange;
-  /** Null: the response body is not sent. */
-  private final BodyCheck responseBodyExchange;
+  /** Null: nothing is sent for this route. */
+  private final ProcessorStream processor;
 
-  ExtProcFilter(ExternalCheck exchange, ResponseCheck responseExchange, BodyCheck requestBodyExchange,
-      BodyCheck responseBodyExchange) {
-    this.exchange = exchange;
-    this.responseExchange = responseExchange;
-    this.requestBodyExchange = requestBodyExchange;
-    this.responseBodyExchange = responseBodyExchange;
+  ExtProcFilter(ProcessorStream processor) {
+    this.processor = processor;
   }
 
   @Override
   public void onRequest(FilterContext context) {
-    if (responseExchange != null) {
-      context.checkResponse(responseExchange);
+    if (processor == null) {
+      return;
     }
-    if (requestBodyExchange != null) {
+    ExtProcConfig c = processor.config;
+    ProcessingModes modes = c.modes();
+    if (!modes.requestHeaders() && !c.mayCheckResponse() && !modes.requestBody() && !modes.responseBody()) {
+      return;
+    }
+    ProcessorSession session = new ProcessorSession(processor);
+    context.onExchangeEnd(session::end);
+    if (c.mayCheckResponse()) {
+      context.checkResponse(new ResponseHeadersExchange(session));
+    }
+    if (modes.requestBody()) {
       long limit = context.bufferLimit();
       context.bufferBody(limit > 0 ? Math.min(limit, ExtProcConfig.BUFFER_LIMIT_BYTES) : ExtProcConfig.BUFFER_LIMIT_BYTES);
-      context.checkRequestBody(requestBodyExchange);
+      context.checkRequestBody(new BodyExchange(session, false));
     }
-    if (responseBodyExchange != null) {
-      context.checkResponseBody(responseBodyExchange);
+    if (modes.responseBody()) {
+      context.checkResponseBody(new BodyExchange(session, true));
     }
-    if (exchange != null) {
-      context.checkExternally(exchange);
+    if (modes.requestHeaders()) {
+      context.checkExternally(new RequestHeadersExchange(session));
     }
   }
 }

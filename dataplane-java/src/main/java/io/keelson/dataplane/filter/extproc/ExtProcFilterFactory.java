@@ -66,6 +66,11 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
         ok = false;
       }
     }
+    long maxTimeout = c.hasMaxMessageTimeout() ? nanos(c.getMaxMessageTimeout()) : 0;
+    if (maxTimeout < 0) {
+      errors.error(path + ".max_message_timeout", "expected a non-negative duration");
+      ok = false;
+    }
     if (!c.hasGrpcService()) {
       errors.error(path + ".grpc_service", "the processor's service is required; expected grpc_service: { envoy_grpc: "
           + "{ cluster_name: ... } }");
@@ -78,7 +83,7 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
       return null;
     }
     return new ExtProcConfig(service.cluster(), service.authority(), service.callTimeout(timeout), timeout,
-        c.getFailureModeAllow(), send, c.getAllowModeOverride(), c.getStatPrefix());
+        c.getFailureModeAllow(), send, c.getAllowModeOverride(), c.getStatPrefix(), maxTimeout);
   }
 
   /**
@@ -185,7 +190,7 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
   public HttpFilter createOverride(Object listenerSettings, Object settings, FilterResources resources) {
     PerRoute p = (PerRoute) settings;
     if (p.disabled()) {
-      return new ExtProcFilter(null, null, null, null);
+      return new ExtProcFilter(null);
     }
     ExtProcConfig c = (ExtProcConfig) listenerSettings;
     if (p.modes() != null) {
@@ -200,10 +205,6 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
   @Override
   public HttpFilter create(Object settings, FilterResources resources) {
     ExtProcConfig config = (ExtProcConfig) settings;
-    ProcessorStream stream = new ProcessorStream(config, ExtProcStats.of(resources, config.statPrefix()));
-    return new ExtProcFilter(config.modes().requestHeaders() ? new RequestHeadersExchange(stream) : null,
-        config.mayCheckResponse() ? new ResponseHeadersExchange(stream) : null,
-        config.modes().requestBody() ? new BodyExchange(stream, false) : null,
-        config.modes().responseBody() ? new BodyExchange(stream, true) : null);
+    return new ExtProcFilter(new ProcessorStream(config, ExtProcStats.of(resources, config.statPrefix())));
   }
 }

@@ -1,31 +1,20 @@
 package io.keelson.dataplane.filter.extproc;
 
 import com.google.protobuf.ByteString;
-import com.google.protobuf.InvalidProtocolBufferException;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.service.ext_proc.v3.CommonResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.ImmediateResponse;
-import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.keelson.dataplane.filter.CheckOutcome;
-import io.keelson.dataplane.filter.GrpcUnary;
-import io.keelson.dataplane.filter.SideCall;
-import io.keelson.dataplane.http2.UpstreamCalls;
-import io.keelson.dataplane.routing.ServingSnapshot;
 import io.keelson.dataplane.stats.ResponseFlag;
-import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.FullHttpRequest;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
- * One phase's {@code envoy.service.ext_proc.v3.ExternalProcessor/Process} stream on the processor's HTTP/2 cluster
- * (pooled like any request, {@link SideCall}): one {@code ProcessingRequest} sent, Keelson's side closed after it, the
- * processor's one answer parsed; an unreadable answer, a failed stream or no answer within message_timeout is a 500,
- * or lets the exchange through unchanged with failure_mode_allow. Shared by the phases ({@link RequestHeadersExchange},
- * {@link ResponseHeadersExchange}). Immutable; {@link #send} runs on the connection's event loop.
+ * One ext_proc filter's processor, its counters, and what its answers mean, shared by the requests' Process streams
+ * ({@link ProcessorSession}): an immediate response, another phase's answer (a protocol violation: a 500), an
+ * unreadable answer or a failed stream (a 500) or no answer within message_timeout (a 504), the last three let
+ * through unchanged with failure_mode_allow. Immutable and thread-safe.
  */
 final class ProcessorStream {
   static final String PATH = "/envoy.service.ext_proc.v3.ExternalProcessor/Process";
@@ -42,55 +31,46 @@ final class ProcessorStream {
     this.stats = stats;
   }
 
-  /** Sends {@code message}; {@code answer} turns the processor's answer into the outcome {@code done} gets. */
-  UpstreamCalls.Call send(EventLoop loop, UpstreamCalls calls, ServingSnapshot snapshot, ProcessingRequest message,
-      Function<ProcessingResponse, CheckOutcome> answer, Consumer<CheckOutcome> done) {
-    stats.streamsStarted().increment();
-    stats.streamMsgsSent().increment();
-    return SideCall.send(loop, calls, snapshot, config.cluster(), config.callTimeoutNanos(),
-        ExtProcConfig.MAX_RESPONSE_BYTES, () -> stream(message), response -> received(response, answer), this::failure,
-        done);
-  }
-
   /**
-   * The Process stream carrying {@code message}. Without grpc-timeout, as Envoy opens it: message_timeout is
-   * Keelson's own timer (counted in message_timeouts), not a deadline the processor answers DEADLINE_EXCEEDED to.
+   * The outcome of the processor's answer {@code r} to a phase: an immediate response answers the client, anything
+   * else is the phase's own {@code answer}.
    */
-  private FullHttpRequest stream(ProcessingRequest message) {
-    FullHttpRequest r = GrpcUnary.request(PATH, config.authority(), config.callTimeoutNanos(), message.toByteArray());
-    r.headers().remove("grpc-timeout");
-    return r;
-  }
-
-  private CheckOutcome received(UpstreamCalls.Response response, Function<ProcessingResponse, CheckOutcome> answer) {
-    ByteBuffer b = GrpcUnary.message(response);
-    ProcessingResponse r;
-    try {
-      r = b == null ? null : ProcessingResponse.parseFrom(b);
-    } catch (InvalidProtocolBufferException e) {
-      r = null;
-    }
-    if (r == null) {
-      stats.streamsFailed().increment();
-      return failed();
-    }
-    stats.streamMsgsReceived().increment();
-    stats.streamsClosed().increment();
+  CheckOutcome outcome(ProcessingResponse r, Function<ProcessingResponse, CheckOutcome> answer) {
     return r.getResponseCase() == ProcessingResponse.ResponseCase.IMMEDIATE_RESPONSE ? immediate(r.getImmediateResponse())
         : answer.apply(r);
   }
 
-  /** A phase's CommonResponse Keelson cannot apply (a body or trailers it does not hold), or counts as ignored. */
+  /** An answer that is not a ProcessingResponse (or is compressed): the stream fails. */
+  CheckOutcome unreadable() {
+    return streamFailed();
+  }
+
+  /** A phase's CommonResponse Keelson cannot apply (a body or trailers it does not hold). */
   boolean unusable(CommonResponse common) {
     if (common.hasBodyMutation() || common.hasTrailers()) {
       stats.spuriousMsgsReceived().increment();
       return true;
     }
-    clearRouteCacheIgnored(common);
     return false;
   }
 
-  /** clear_route_cache is not acted on: counted. */
+  /**
+   * {@code allowed} with the route chosen again when the request-headers answer asks it (clear_route_cache) and
+   * changed headers, as Envoy clears the route cache only then; without a header mutation it is counted in
+   * clear_route_cache_ignored.
+   */
+  CheckOutcome clearingRouteCache(CommonResponse common, CheckOutcome allowed) {
+    if (!common.getClearRouteCache()) {
+      return allowed;
+    }
+    if (!common.hasHeaderMutation()) {
+      stats.clearRouteCacheIgnored().increment();
+      return allowed;
+    }
+    return allowed.withRouteCacheCleared();
+  }
+
+  /** clear_route_cache on an answer it is not acted on for (response phases, the request body): counted. */
   void clearRouteCacheIgnored(CommonResponse common) {
     if (common.getClearRouteCache()) {
       stats.clearRouteCacheIgnored().increment();
@@ -114,11 +94,14 @@ final class ProcessorStream {
     return CheckOutcome.deny(status, r.getBody().toString(StandardCharsets.UTF_8), lines, ResponseFlag.NONE);
   }
 
-  private CheckOutcome failure(String reason) {
-    if (UpstreamCalls.TIMEOUT.equals(reason)) {
-      stats.messageTimeouts().increment();
-      return failed(MESSAGE_TIMEOUT);
-    }
+  /** No answer within message_timeout: Envoy's onMessageTimeout. */
+  CheckOutcome messageTimedOut() {
+    stats.messageTimeouts().increment();
+    return failed(MESSAGE_TIMEOUT);
+  }
+
+  /** The stream failed (reset, closed, ended by the processor) with a phase outstanding. */
+  CheckOutcome streamFailed() {
     stats.streamsFailed().increment();
     return failed();
   }

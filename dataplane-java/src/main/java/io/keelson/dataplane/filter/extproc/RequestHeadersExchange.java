@@ -15,27 +15,29 @@ import java.util.Set;
 import java.util.function.Consumer;
 
 /**
- * The request-headers phase of Envoy's ext_proc protocol on its own {@link ProcessorStream}: one
+ * The request-headers phase of Envoy's ext_proc protocol on the request's {@link ProcessorSession}: one
  * {@code ProcessingRequest{request_headers}} (pseudo-headers and every header field, values in {@code raw_value} as
  * Envoy sends them); the processor's answer is either {@code request_headers} (its {@code CommonResponse}'s header
  * mutation, checked by {@link ProcessorMutations}, is applied to the request before the filters after ext_proc run
  * and before it is forwarded) or {@code immediate_response} (its status, headers, body and grpc_status answer the
  * client; the upstream never sees the request). Anything else (another phase's answer, a body mutation Keelson cannot
- * apply) fails as {@link ProcessorStream} fails. Immutable and shared; {@link #start} runs on the connection's event
+ * apply) fails as {@link ProcessorStream} fails. One per request (the session's); {@link #start} runs on the connection's event
  * loop.
  */
 final class RequestHeadersExchange implements ExternalCheck {
+  private final ProcessorSession session;
   private final ProcessorStream stream;
 
-  RequestHeadersExchange(ProcessorStream stream) {
-    this.stream = stream;
+  RequestHeadersExchange(ProcessorSession session) {
+    this.session = session;
+    this.stream = session.filter();
   }
 
   @Override
   public UpstreamCalls.Call start(CheckedRequest request, Consumer<CheckOutcome> done) {
     Set<String> present = new HashSet<>();
     ProcessingRequest message = processingRequest(request, present);
-    return stream.send(request.loop(), request.calls(), request.snapshot(), message, r -> answer(r, present), done);
+    return session.send(request.loop(), request.calls(), request.snapshot(), message, r -> answer(r, present), done);
   }
 
   /** The request_headers message; fills {@code present} with the request's lower-case header names. */
@@ -61,8 +63,8 @@ final class RequestHeadersExchange implements ExternalCheck {
     if (stream.unusable(common)) {
       return stream.failed(); // Keelson does not buffer the body: it cannot replace it here
     }
-    CheckOutcome allowed = CheckOutcome.allow(ProcessorMutations.forRequest(common.getHeaderMutation(), present,
-        stream.stats.rejectedHeaderMutations()));
+    CheckOutcome allowed = stream.clearingRouteCache(common, CheckOutcome.allow(ProcessorMutations.forRequest(
+        common.getHeaderMutation(), present, stream.stats.rejectedHeaderMutations())));
     return sendsResponseHeaders(r) ? allowed : allowed.withoutResponseCheck();
   }
 

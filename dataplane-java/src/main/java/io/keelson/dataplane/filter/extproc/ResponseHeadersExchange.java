@@ -13,18 +13,20 @@ import java.util.Set;
 import java.util.function.Consumer;
 
 /**
- * The response-headers phase of Envoy's ext_proc protocol on its own {@link ProcessorStream}: one
+ * The response-headers phase of Envoy's ext_proc protocol on the request's {@link ProcessorSession}: one
  * {@code ProcessingRequest{response_headers}} ({@code :status} and every header field of the upstream's response,
  * {@code end_of_stream} when it has no body) while the connection holds the response; the answer is either
  * {@code response_headers} (its header mutation, checked by {@link ProcessorMutations} with no pseudo-header
  * changed, is applied before the client sees the head) or {@code immediate_response} (replaces the upstream's
- * response). Immutable and shared; {@link #start} runs on the connection's event loop.
+ * response). One per request (the session's); {@link #start} runs on the connection's event loop.
  */
 final class ResponseHeadersExchange implements ResponseCheck {
+  private final ProcessorSession session;
   private final ProcessorStream stream;
 
-  ResponseHeadersExchange(ProcessorStream stream) {
-    this.stream = stream;
+  ResponseHeadersExchange(ProcessorSession session) {
+    this.session = session;
+    this.stream = session.filter();
   }
 
   @Override
@@ -35,7 +37,7 @@ final class ResponseHeadersExchange implements ResponseCheck {
     ProcessorMutations.fields(response.headers(), headers, present);
     ProcessingRequest message = ProcessingRequest.newBuilder().setResponseHeaders(HttpHeaders.newBuilder()
         .setHeaders(headers).setEndOfStream(response.endOfStream())).build();
-    return stream.send(response.loop(), response.calls(), response.snapshot(), message, r -> answer(r, present), done);
+    return session.send(response.loop(), response.calls(), response.snapshot(), message, r -> answer(r, present), done);
   }
 
   private CheckOutcome answer(ProcessingResponse r, Set<String> present) {
@@ -46,6 +48,7 @@ final class ResponseHeadersExchange implements ResponseCheck {
     if (stream.unusable(common)) {
       return stream.failed();
     }
+    stream.clearRouteCacheIgnored(common); // Envoy ignores it in the response direction
     return CheckOutcome.allow(ProcessorMutations.forResponse(common.getHeaderMutation(), present,
         stream.stats.rejectedHeaderMutations()));
   }

@@ -24,7 +24,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * failure_mode_allow, and per-route disabled and processing_mode overrides skip the processor.
  */
 class ExtProcProxyTest {
-  private static final String VHOSTS = """
+  static final String VHOSTS = """
       - name: main
         domains: ["*"]
         routes:
@@ -46,7 +46,7 @@ class ExtProcProxyTest {
       """.indent(12);
 
   /** The request-headers phase only, unless {@code extra} sets processing_mode (or says {@link #DEFAULT_MODE}). */
-  private static String filter(String extra) {
+  static String filter(String extra) {
     String mode = extra.contains(DEFAULT_MODE) || extra.contains("processing_mode") ? ""
         : "processing_mode: { request_header_mode: SEND, response_header_mode: SKIP }\n";
     return ("""
@@ -62,7 +62,7 @@ class ExtProcProxyTest {
   private static final String DEFAULT_MODE = "# processing_mode unset\n";
 
   /** A generous message_timeout (a loaded machine's first stream pays for connecting and class loading) unless set. */
-  private static ProxyHarness proxy(TestUpstream a, int processorPort, PipelineMode mode, String extra) throws Exception {
+  static ProxyHarness proxy(TestUpstream a, int processorPort, PipelineMode mode, String extra) throws Exception {
     if (!extra.contains("message_timeout")) {
       extra = extra + "\nmessage_timeout: 10s";
     }
@@ -294,7 +294,7 @@ class ExtProcProxyTest {
       assertThat(GrpcProcessorServer.header(sent, ":status")).isEqualTo("200");
       assertThat(GrpcProcessorServer.header(sent, "x-upstream")).isEqualTo("a");
       assertThat(sent.getResponseHeaders().getEndOfStream()).isFalse();
-      assertThat(proxy.stat("http.ingress_http.ext_proc.streams_started")).isEqualTo(2);
+      assertThat(proxy.stat("http.ingress_http.ext_proc.streams_started")).isEqualTo(1); // both phases on one stream
       assertThat(proxy.stat("http.ingress_http.ext_proc.stream_msgs_received")).isEqualTo(2);
       assertThat(proxy.stat("http.ingress_http.ext_proc.rejected_header_mutations")).isEqualTo(1);
       assertThat(proxy.get("/api/again").headers().firstValue("x-processed")).hasValue("processor"); // a reused connection

@@ -30,21 +30,33 @@ import java.util.concurrent.TimeUnit;
 /**
  * A real external processor (grpc-java's envoy.service.ext_proc.v3.ExternalProcessor/Process, a bidirectional stream,
  * on loopback) answering each request_headers message by its {@code :path}: {@code /deny} gets an immediate 403 with a
- * body, {@code x-blocked} and {@code x-envoy-blocked-by} headers and a {@code :status} one (never applied); {@code /slow} is answered after {@link #slowMillis}; {@code /wrong} gets a response_headers
+ * body, {@code x-blocked} and {@code x-envoy-blocked-by} headers and a {@code :status} one (never applied); {@code /slow} is answered after {@link #slowMillis} ({@code /slow-override} first asks for
+ * {@link #overrideSeconds} more with override_message_timeout); {@code /wrong} gets a response_headers
  * answer (another phase's: a protocol violation); {@code /no-response-phase} a mode_override skipping response headers; {@code /reframe} removes and zeroes content-length;
- * {@code /hostile} asks for changes Envoy's default mutation rules
+ * {@code /reroute...} sets {@code x-route-to: b} with clear_route_cache ({@code /reroute-kept...} without it,
+ * {@code /reroute-unchanged...} clear_route_cache alone); {@code /done-after-headers} ends the stream (OK) right after its answer; {@code /hostile} asks for changes Envoy's default mutation rules
  * forbid (host, x-envoy-*, :method) besides {@code x-ok}; anything else sets {@code x-added: processor} and removes
- * {@code x-drop}. A response_headers message is answered by the {@code :path} of the last request_headers message:
+ * {@code x-drop}. A response_headers message is answered by the {@code :path} of its stream's request_headers message:
  * {@code /resp-deny} gets an immediate 409 with a body, {@code /resp-slow} is answered after {@link #slowMillis},
  * anything else sets {@code x-processed: processor}, removes {@code x-upstream} and asks for a {@code :status} change
  * (never applied). Body messages are answered as {@link #bodyAnswer} and {@link #responseBodyAnswer} say. Records every ProcessingRequest; closes its side once Keelson closed its own and the answer went.
  */
 final class GrpcProcessorServer implements AutoCloseable {
   final List<ProcessingRequest> requests = new CopyOnWriteArrayList<>();
+  /** Every Process stream the proxy opened, in order. */
+  final List<StreamLog> streams = new CopyOnWriteArrayList<>();
+
+  /** What one Process stream carried, and how it ended. */
+  static final class StreamLog {
+    /** The phase of each message on it, in order. */
+    final List<ProcessingRequest.RequestCase> phases = new CopyOnWriteArrayList<>();
+    /** "completed" (the proxy half-closed it) or the error that ended it; null while it is open. */
+    volatile String end;
+  }
   /** How long {@code /slow} waits for its answer. */
   volatile long slowMillis = 3000;
-  /** The :path of the last request_headers message (the tests send one request at a time). */
-  private volatile String lastPath = "";
+  /** The override_message_timeout {@code /slow-override} asks for before its slow answer. */
+  volatile long overrideSeconds = 30;
   private final ScheduledExecutorService timer =
       Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().unstarted(r));
   private final Server server;
@@ -55,10 +67,16 @@ final class GrpcProcessorServer implements AutoCloseable {
           @Override
           public StreamObserver<ProcessingRequest> process(StreamObserver<ProcessingResponse> out) {
             java.util.concurrent.CompletableFuture<Void> answered = new java.util.concurrent.CompletableFuture<>();
+            StreamLog log = new StreamLog();
+            streams.add(log);
             return new StreamObserver<>() {
+              /** The :path of the stream's request_headers message: the state a processor keeps per request. */
+              private volatile String lastPath = "";
+
               @Override
               public void onNext(ProcessingRequest request) {
                 requests.add(request);
+                log.phases.add(request.getRequestCase());
                 String path = request.hasRequestHeaders() ? header(request, ":path") : lastPath;
                 ProcessingResponse answer;
                 if (request.hasRequestHeaders()) {
@@ -69,8 +87,21 @@ final class GrpcProcessorServer implements AutoCloseable {
                 } else if (request.hasResponseBody()) {
                   answer = responseBodyAnswer(path);
                 } else {
-                  answer = responseAnswer(path);
+                  answer = responseAnswer(path, log.phases.size());
                   path = path.startsWith("/resp-slow") ? "/slow" : path;
+                }
+                if (path.startsWith("/slow-override") && request.hasRequestHeaders()) { // more time, asked at once
+                  synchronized (out) {
+                    out.onNext(ProcessingResponse.newBuilder().setOverrideMessageTimeout(
+                        com.google.protobuf.Duration.newBuilder().setSeconds(overrideSeconds)).build());
+                  }
+                }
+                if (path.startsWith("/done-after-headers")) { // the answer, then OK: processing complete
+                  send(out, answer, answered);
+                  synchronized (out) {
+                    out.onCompleted();
+                  }
+                  return;
                 }
                 if (path.startsWith("/slow")) {
                   timer.schedule(() -> send(out, answer, answered), slowMillis, TimeUnit.MILLISECONDS);
@@ -81,12 +112,16 @@ final class GrpcProcessorServer implements AutoCloseable {
 
               @Override
               public void onError(Throwable t) {
+                if (log.end == null) {
+                  log.end = t.toString();
+                }
                 answered.cancel(false);
               }
 
               /** Keelson closed its side: the stream ends once the answer went out (as a processor finishes its work). */
               @Override
               public void onCompleted() {
+                log.end = "completed";
                 answered.thenRun(() -> {
                   synchronized (out) {
                     try {
@@ -130,8 +165,16 @@ final class GrpcProcessorServer implements AutoCloseable {
       return ProcessingResponse.newBuilder().setRequestHeaders(HeadersResponse.getDefaultInstance())
           .setModeOverride(ProcessingMode.newBuilder().setResponseHeaderMode(ProcessingMode.HeaderSendMode.SKIP)).build();
     }
+    if (path.startsWith("/reroute-unchanged")) { // clear_route_cache without a header mutation: Envoy ignores it
+      return ProcessingResponse.newBuilder().setRequestHeaders(HeadersResponse.newBuilder()
+          .setResponse(CommonResponse.newBuilder().setClearRouteCache(true))).build();
+    }
     HeaderMutation.Builder m = HeaderMutation.newBuilder();
-    if (path.startsWith("/hostile")) {
+    CommonResponse.Builder common = CommonResponse.newBuilder();
+    if (path.startsWith("/reroute")) { // a header the routes match on, and the route chosen again
+      m.addSetHeaders(set("x-route-to", "b"));
+      common.setClearRouteCache(!path.startsWith("/reroute-kept"));
+    } else if (path.startsWith("/hostile")) {
       m.addSetHeaders(set("host", "evil.example")).addSetHeaders(set("x-envoy-original-path", "/admin"))
           .addSetHeaders(set(":method", "DELETE")).addSetHeaders(set("x-ok", "1")).addRemoveHeaders(":path");
     } else if (path.startsWith("/reframe")) { // a body framed anew: its bytes would become a request of their own
@@ -140,7 +183,7 @@ final class GrpcProcessorServer implements AutoCloseable {
       m.addSetHeaders(set("x-added", "processor")).addRemoveHeaders("x-drop");
     }
     return ProcessingResponse.newBuilder().setRequestHeaders(HeadersResponse.newBuilder()
-        .setResponse(CommonResponse.newBuilder().setHeaderMutation(m))).build();
+        .setResponse(common.setHeaderMutation(m))).build();
   }
 
   /**
@@ -171,8 +214,11 @@ final class GrpcProcessorServer implements AutoCloseable {
     return ProcessingResponse.newBuilder().setResponseBody(BodyResponse.newBuilder().setResponse(c)).build();
   }
 
-  /** The processor's answer to a response_headers message of the request to {@code path}. */
-  private static ProcessingResponse responseAnswer(String path) {
+  /**
+   * The processor's answer to a response_headers message of the request to {@code path}, the {@code messages}th on its
+   * stream (sent back in {@code x-stream-messages}: state a processor keeps per stream).
+   */
+  private static ProcessingResponse responseAnswer(String path, int messages) {
     if (path.startsWith("/resp-deny")) {
       return ProcessingResponse.newBuilder().setImmediateResponse(ImmediateResponse.newBuilder()
           .setStatus(HttpStatus.newBuilder().setCode(StatusCode.Conflict))
@@ -180,7 +226,8 @@ final class GrpcProcessorServer implements AutoCloseable {
           .setBody(ByteString.copyFromUtf8("replaced by processor"))).build();
     }
     HeaderMutation.Builder m = HeaderMutation.newBuilder().addSetHeaders(set("x-processed", "processor"))
-        .addSetHeaders(set(":status", "201")).addRemoveHeaders("x-upstream");
+        .addSetHeaders(set(":status", "201")).addRemoveHeaders("x-upstream")
+        .addSetHeaders(set("x-stream-messages", Integer.toString(messages)));
     return ProcessingResponse.newBuilder().setResponseHeaders(HeadersResponse.newBuilder()
         .setResponse(CommonResponse.newBuilder().setHeaderMutation(m))).build();
   }
