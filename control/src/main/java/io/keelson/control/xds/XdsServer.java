@@ -429,7 +429,8 @@ public final class XdsServer implements AutoCloseable {
 
   /** What {@code state} would translate to for sidecars (a dry run), with today's registered workloads. */
   public MeshResources preview(PolicySet state) {
-    return sidecars.translate(state, workloads());
+    return sidecars.translate(new DestinationRuleLookup(state,
+        io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE).view(null), workloads());
   }
 
   /** Resources currently given to sidecars. */
@@ -452,6 +453,11 @@ public final class XdsServer implements AutoCloseable {
     List<Policy.Workload> workloads = List.copyOf(workloads());
     Map<String, MeshResources[]> byKind = new java.util.HashMap<>();
     Map<String, List<String>> out = new java.util.TreeMap<>();
+    String root = io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE;
+    DestinationRuleLookup rulesBefore = new DestinationRuleLookup(before, root);
+    DestinationRuleLookup rulesAfter = new DestinationRuleLookup(after, root);
+    PolicySet sharedBefore = rulesBefore.view(null);
+    PolicySet sharedAfter = rulesAfter.view(null);
     for (ProxyState p : streams.values()) {
       if (out.containsKey(p.nodeId)) {
         continue;
@@ -463,12 +469,12 @@ public final class XdsServer implements AutoCloseable {
         Map<String, MeshTranslator.Self> ids = mtls ? workloadIdentities() : Map.of();
         Map<String, String> gwLabels = gw.registration().labels();
         List<String> types = withEnvoyFilters(p, before, after, typesChanged(
-            gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(before, workloads, ids, mtls),
-                SourceMatches.view(before, gwLabels, namespace(p)),
+            gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(sharedBefore, workloads,
+                ids, mtls), SourceMatches.view(sharedBefore, gwLabels, namespace(p)),
                 gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls), before,
                 gw.registration().labels(), namespace(p), extAuthz)),
-            gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(after, workloads, ids, mtls),
-                SourceMatches.view(after, gwLabels, namespace(p)),
+            gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(sharedAfter, workloads,
+                ids, mtls), SourceMatches.view(sharedAfter, gwLabels, namespace(p)),
                 gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls), after,
                 gw.registration().labels(), namespace(p), extAuthz))));
         types = withTelemetry(p, before, after, types);
@@ -487,11 +493,14 @@ public final class XdsServer implements AutoCloseable {
       Policy.Sidecar is = p.proxyless ? null : sidecarScope(p, after);
       String kind = p.proxyless ? "proxyless" : (isCaptured ? "captured:" : "sidecar:") + p.outboundPort;
       // Sidecars and proxyless clients see the states with their sourceLabels/sourceNamespace matches resolved (same
-      // signatures, same views).
-      PolicySet seenBefore = SourceMatches.view(before, workloadLabels(p), namespace(p));
-      PolicySet seenAfter = SourceMatches.view(after, workloadLabels(p), namespace(p));
+      // signatures, same views), and the DestinationRules their namespace gets.
+      PolicySet seenBefore = SourceMatches.view(rulesBefore.view(namespace(p)), workloadLabels(p), namespace(p));
+      PolicySet seenAfter = SourceMatches.view(rulesAfter.view(namespace(p)), workloadLabels(p), namespace(p));
       kind += "|" + SourceMatches.signature(before, workloadLabels(p), namespace(p)) + "|"
           + SourceMatches.signature(after, workloadLabels(p), namespace(p));
+      if (rulesBefore.ownRulesFor(namespace(p)) || rulesAfter.ownRulesFor(namespace(p))) {
+        kind += "|dr:" + namespace(p);
+      }
       if (was != null || is != null) { // scoped by a Sidecar before or after: its own narrowed translations
         kind += "|" + (was == null ? "" : was.meta().key()) + "|" + (is == null ? "" : is.meta().key());
         byKind.computeIfAbsent(kind, k -> new MeshResources[] {
@@ -617,7 +626,10 @@ public final class XdsServer implements AutoCloseable {
   private void retranslate() {
     pushLock.lock();
     try {
-      PolicySet state = store.current();
+      // One DestinationRule per host as clients of no namespace with rules of their own see it; the others' views
+      // are the source views' (per signature).
+      PolicySet state = sources.changed(store.current(),
+          io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
       translated = state;
       byOutboundPort.clear();
       byNode.clear();
@@ -627,7 +639,6 @@ public final class XdsServer implements AutoCloseable {
       capturedByPort.clear();
       snapshots.clear();
       scopes.changed(state);
-      sources.changed(state);
       telemetered.translated();
       var tracing = telemetry.tracingProvider();
       collector = tracing == null ? null : TelemetryListeners.collector(tracing, allWorkloads(state));
@@ -788,7 +799,7 @@ public final class XdsServer implements AutoCloseable {
           : p.outboundPort == outboundPort ? forSidecars : byOutboundPort.computeIfAbsent(p.outboundPort,
               port -> translator(port).translate(translated, workloads()));
       // Its routes as its workload sees them (sourceLabels/sourceNamespace matches resolved for it).
-      PolicySet routes = sources.view(sources.signature(gw.registration().labels(), namespace(p)),
+      PolicySet routes = sources.view(sources.routeSignature(gw.registration().labels(), namespace(p)),
           gw.registration().labels(), namespace(p));
       return byNode.computeIfAbsent(p.nodeId, n -> gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(
           shared, routes, gw.registration().labels(), gw.registration().address(), gw.namespace(),
@@ -1103,7 +1114,7 @@ public final class XdsServer implements AutoCloseable {
             io.grpc.Status.INVALID_ARGUMENT.withDescription(why));
       }
       // The authenticated namespace (SPIFFE ID, bound to the join token); node metadata only for plaintext sidecars.
-      w = inNamespace(w, spiffeId != null ? io.keelson.dataplane.security.SpiffeId.parse(spiffeId).namespace()
+      w = inNamespace(w, node.getId(), spiffeId != null ? io.keelson.dataplane.security.SpiffeId.parse(spiffeId).namespace()
           : token != null ? token.namespace() : nodeNamespace);
     }
     ProxyState state = new ProxyState(streamId, node.getId(), w != null ? w.service() : node.getCluster(), delta,
@@ -1169,15 +1180,25 @@ public final class XdsServer implements AutoCloseable {
   }
 
   /**
-   * Workload {@code w} of a node of {@code namespace} (null: default): registered to its namespace's Service of its
-   * service's name when the store has one as it connects (a pod's Endpoint is its own namespace's), else to namespace
-   * default's of that name, as before Services were namespaced. Its name has no '.' (refused before), so it never names
-   * another namespace's Service.
+   * Workload {@code w} of a node of {@code namespace} (null: default): an endpoint of its own namespace's Service of its
+   * service's name only, as a pod is only ever an endpoint of its namespace's Services (never of namespace default's
+   * of that name). Without such a Service it registers serving nothing (it still calls the mesh, as a pod without a
+   * Service does) and joins the Service once one of that name is applied in its namespace. Its name has no '.'
+   * (refused before), so it never names another namespace's Service.
    */
-  private Policy.Workload inNamespace(Policy.Workload w, String namespace) {
-    String key = io.keelson.control.policy.ServiceNames.key(w.service(), namespace);
-    return key.equals(w.service()) || store.current().service(key) == null ? w
-        : new Policy.Workload(w.meta(), key, w.address(), w.port(), w.labels());
+  private Policy.Workload inNamespace(Policy.Workload w, String nodeId, String namespace) {
+    String ns = namespace == null || namespace.isEmpty() ? io.keelson.control.policy.ServiceNames.DEFAULT_NAMESPACE
+        : namespace;
+    String key = io.keelson.control.policy.ServiceNames.key(w.service(), ns);
+    if (store.current().service(key) == null) {
+      LOG.warn("proxy {} of namespace {} registers to service '{}', which namespace {} has not: it serves nothing"
+          + " until a Service '{}' is applied in namespace {} (a sidecar is never an endpoint of another namespace's"
+          + " Service)", nodeId, ns, w.service(), ns, w.service(), ns);
+    }
+    Policy.Meta m = w.meta();
+    String metaNamespace = ns.equals(io.keelson.control.policy.ServiceNames.DEFAULT_NAMESPACE) ? "" : ns; // as documents keep it
+    return new Policy.Workload(new Policy.Meta(m.apiVersion(), m.kind(), m.name(), m.file(), m.source(), metaNamespace), key,
+        w.address(), w.port(), w.labels());
   }
 
   /**
