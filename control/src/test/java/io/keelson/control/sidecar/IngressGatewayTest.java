@@ -70,7 +70,7 @@ class IngressGatewayTest {
       assertThat(served(http, "unknown.example.com", "")).isEqualTo("status 404");
       // The AuthorizationPolicy admits only the gateway: another mesh identity is refused at the backend.
       var other = cp.security.ca();
-      var tester = new StaticCertificateSource(SidecarMtlsTest.svid(other, other.identity("shop", "tester")), other.roots());
+      var tester = new StaticCertificateSource(SidecarMtlsTest.svid(other, other.identity("default", "tester")), other.roots());
       assertThat(SidecarMtlsTest.overMtls(p1.inboundAddress().getPort(), tester)).startsWith("HTTP/1.1 403");
       // No sidecar listeners on a gateway: only its Gateway's servers.
       assertThat(gateway.server().snapshot().config().listeners()).extracting(l -> l.name())
@@ -207,7 +207,7 @@ class IngressGatewayTest {
           ---
           apiVersion: security.istio.io/v1
           kind: PeerAuthentication
-          metadata: { name: default, namespace: shop }
+          metadata: { name: default, namespace: default }
           spec: { mtls: { mode: STRICT } }
           ---
           apiVersion: v1
@@ -283,7 +283,7 @@ class IngressGatewayTest {
           ---
           apiVersion: security.istio.io/v1
           kind: PeerAuthentication
-          metadata: { name: default, namespace: shop }
+          metadata: { name: default, namespace: default }
           spec: { mtls: { mode: STRICT } }
           ---
           apiVersion: networking.istio.io/v1
@@ -343,12 +343,12 @@ class IngressGatewayTest {
         ---
         apiVersion: security.istio.io/v1
         kind: PeerAuthentication
-        metadata: { name: default, namespace: shop }
+        metadata: { name: default, namespace: default }
         spec: { mtls: { mode: STRICT } }
         ---
         apiVersion: security.istio.io/v1
         kind: AuthorizationPolicy
-        metadata: { name: only-the-gateway, namespace: shop }
+        metadata: { name: only-the-gateway, namespace: default }
         spec:
           action: ALLOW
           rules: [ { from: [ { source: { principals: [ "cluster.local/ns/istio-system/sa/ingress" ] } } ] } ]

@@ -1,5 +1,7 @@
 package io.keelson.control.xds;
 
+import static io.keelson.control.xds.SourceMatchTranslationTest.client;
+import static io.keelson.control.xds.SourceMatchTranslationTest.str;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -13,7 +15,6 @@ import io.keelson.control.policy.PolicyParser;
 import io.keelson.control.store.PolicySet;
 import io.keelson.control.store.PolicyStore;
 import io.keelson.dataplane.xds.XdsClient;
-import io.keelson.dataplane.xds.XdsClientConfig;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -178,14 +179,5 @@ class ClientNamespaceDestinationRuleTest {
         .putFields(NodeRegistration.SPIFFE_ID, str("spiffe://cluster.local/ns/" + namespace + "/sa/web"))
         .build();
     return Node.newBuilder().setId(id).setMetadata(md).build();
-  }
-
-  private static Value str(String s) {
-    return Value.newBuilder().setStringValue(s).build();
-  }
-
-  private static XdsClient client(XdsServer xds, Node node) {
-    return XdsClient.start(XdsClientConfig.of("127.0.0.1", xds.port(), false, node)
-        .withBackoff(Duration.ofMillis(50), Duration.ofMillis(500)), s -> { });
   }
 }

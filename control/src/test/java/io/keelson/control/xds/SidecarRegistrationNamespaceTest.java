@@ -1,5 +1,7 @@
 package io.keelson.control.xds;
 
+import static io.keelson.control.xds.SourceMatchTranslationTest.client;
+import static io.keelson.control.xds.SourceMatchTranslationTest.str;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -11,7 +13,6 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.keelson.control.policy.PolicyParser;
 import io.keelson.control.store.PolicyStore;
 import io.keelson.dataplane.xds.XdsClient;
-import io.keelson.dataplane.xds.XdsClientConfig;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -80,14 +81,5 @@ class SidecarRegistrationNamespaceTest {
         .putFields(NodeRegistration.SPIFFE_ID, str(spiffeId))
         .build();
     return Node.newBuilder().setId(id).setMetadata(md).build();
-  }
-
-  private static Value str(String s) {
-    return Value.newBuilder().setStringValue(s).build();
-  }
-
-  private static XdsClient client(XdsServer xds, Node node) {
-    return XdsClient.start(XdsClientConfig.of("127.0.0.1", xds.port(), false, node)
-        .withBackoff(Duration.ofMillis(50), Duration.ofMillis(500)), s -> { });
   }
 }
