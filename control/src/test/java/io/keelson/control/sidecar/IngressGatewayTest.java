@@ -156,8 +156,10 @@ class IngressGatewayTest {
       // The SIMPLE server (secure.example.com) and the MUTUAL one (mtls.example.com) on ONE port.
       cp.store.apply(PolicyParser.parse("mesh.yaml", mesh(http, redirect, https, https, cert, mtlsCert, ca, "v1")).policies(), false);
       await().atMost(Duration.ofSeconds(20)).until(() -> served(http, "shop.example.com", "").equals("product-v1"));
-      assertThat(gateway.server().snapshot().config().listeners()).extracting(l -> l.name())
-          .containsExactlyInAnyOrder("127.0.0.1_" + http, "127.0.0.1_" + redirect, "127.0.0.1_" + https);
+      // The HTTPS listener warms on its secrets (SDS) after the plain ones serve: wait for it, not for a fast machine.
+      await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(gateway.server().snapshot().config()
+          .listeners()).extracting(l -> l.name())
+          .containsExactlyInAnyOrder("127.0.0.1_" + http, "127.0.0.1_" + redirect, "127.0.0.1_" + https));
 
       String simpleSni = "secure.example.com:" + https + ":127.0.0.1";
       Curl simple = curl("--resolve", simpleSni, "--cacert", caFile.toString(), "https://secure.example.com:" + https + "/items");
