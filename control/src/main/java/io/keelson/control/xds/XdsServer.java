@@ -1114,8 +1114,9 @@ public final class XdsServer implements AutoCloseable {
             io.grpc.Status.INVALID_ARGUMENT.withDescription(why));
       }
       // The authenticated namespace (SPIFFE ID, bound to the join token); node metadata only for plaintext sidecars.
-      w = inNamespace(w, node.getId(), spiffeId != null ? io.keelson.dataplane.security.SpiffeId.parse(spiffeId).namespace()
-          : token != null ? token.namespace() : nodeNamespace);
+      w = inNamespace(w, node.getId(),
+          spiffeId != null ? io.keelson.dataplane.security.SpiffeId.parse(spiffeId).namespace()
+              : token != null ? token.namespace() : nodeNamespace);
     }
     ProxyState state = new ProxyState(streamId, node.getId(), w != null ? w.service() : node.getCluster(), delta,
         isProxyless, NodeRegistration.outboundPort(node, outboundPort), NodeRegistration.proxyLocality(node, w),
@@ -1180,8 +1181,8 @@ public final class XdsServer implements AutoCloseable {
   }
 
   /**
-   * Workload {@code w} of a node of {@code namespace} (null: default): an endpoint of its own namespace's Service of its
-   * service's name only, as a pod is only ever an endpoint of its namespace's Services (never of namespace default's
+   * Workload {@code w} of a node of {@code namespace} (null: default): an endpoint of its own namespace's Service of
+   * its service's name only, as a pod is only ever an endpoint of its namespace's Services (never of namespace default's
    * of that name). Without such a Service it registers serving nothing (it still calls the mesh, as a pod without a
    * Service does) and joins the Service once one of that name is applied in its namespace. Its name has no '.'
    * (refused before), so it never names another namespace's Service.
@@ -1196,9 +1197,10 @@ public final class XdsServer implements AutoCloseable {
           + " Service)", nodeId, ns, w.service(), ns, w.service(), ns);
     }
     Policy.Meta m = w.meta();
-    String metaNamespace = ns.equals(io.keelson.control.policy.ServiceNames.DEFAULT_NAMESPACE) ? "" : ns; // as documents keep it
-    return new Policy.Workload(new Policy.Meta(m.apiVersion(), m.kind(), m.name(), m.file(), m.source(), metaNamespace), key,
-        w.address(), w.port(), w.labels());
+    // Kept as documents keep it: "" for default.
+    String metaNamespace = ns.equals(io.keelson.control.policy.ServiceNames.DEFAULT_NAMESPACE) ? "" : ns;
+    return new Policy.Workload(new Policy.Meta(m.apiVersion(), m.kind(), m.name(), m.file(), m.source(), metaNamespace),
+        key, w.address(), w.port(), w.labels());
   }
 
   /**

@@ -47,7 +47,7 @@ public final class EtcdWorkloadRegistry implements XdsServer.Registrations, Auto
   private boolean failing;
   // Watch thread only.
   private Map<String, Policy.Workload> peers = Map.of();
-  private final java.util.Set<String> dropped = new java.util.HashSet<>(); // key@revision, warned once
+  private java.util.Set<String> dropped = java.util.Set.of(); // key@revision of refused records, warned once
 
   /** @param replicaId this replica's name in the key layout (unique among the replicas) */
   public EtcdWorkloadRegistry(EtcdClient client, String prefix, String replicaId, Duration ttl, XdsServer xds) {
@@ -154,6 +154,7 @@ public final class EtcdWorkloadRegistry implements XdsServer.Registrations, Auto
   /** The workloads the other replicas registered, from the watched prefix. */
   void onSnapshot(Map<String, EtcdClient.KeyValue> kvs, long revision) {
     Map<String, Policy.Workload> next = new TreeMap<>();
+    java.util.Set<String> refused = new java.util.HashSet<>();
     for (EtcdClient.KeyValue kv : kvs.values()) {
       if (!kv.key().startsWith(workloads) || kv.key().startsWith(mine)) {
         continue;
@@ -163,7 +164,7 @@ public final class EtcdWorkloadRegistry implements XdsServer.Registrations, Auto
         Policy.Workload w = workload(kv.value());
         String problem = registrationProblem(w, EtcdClient.parse(kv.value()).containsFields("namespace"));
         if (problem != null) {
-          if (dropped.add(kv.key() + "@" + kv.modRevision())) {
+          if (refused.add(kv.key() + "@" + kv.modRevision()) && !dropped.contains(kv.key() + "@" + kv.modRevision())) {
             LOG.warn("etcd key {} (revision {}): workload registration dropped: {}", kv.key(), kv.modRevision(),
                 problem);
           }
@@ -176,6 +177,7 @@ public final class EtcdWorkloadRegistry implements XdsServer.Registrations, Auto
             e.getMessage());
       }
     }
+    dropped = refused; // only those still there: a record rewritten or gone is not remembered
     if (!next.equals(peers)) {
       peers = next;
       xds.setPeerWorkloads(next);
@@ -235,8 +237,8 @@ public final class EtcdWorkloadRegistry implements XdsServer.Registrations, Auto
     String name = w.service().indexOf('.') < 0 ? w.service() : w.service().substring(0, w.service().indexOf('.'));
     String expected = ServiceNames.key(name, namespace);
     return expected.equals(w.service()) ? null : "a sidecar of namespace " + namespace + " registered to service '"
-        + w.service() + "', which is not of its namespace (expected '" + expected + "'): a sidecar is an endpoint of its"
-        + " own namespace's Service only";
+        + w.service() + "', which is not of its namespace (expected '" + expected + "'): a sidecar is an endpoint of"
+        + " its own namespace's Service only";
   }
 
   /** Stops keeping the lease alive without revoking it: as if this replica died (tests). */
