@@ -42,15 +42,13 @@ final class SourceViews {
    * depends on it.
    */
   String signature(Map<String, String> labels, String namespace) {
-    return routeSignature(labels, namespace) + (rules.ownRulesFor(namespace) ? OWN_RULES + namespace : "");
+    return (bySource ? SourceMatches.signature(state, labels, namespace) : "")
+        + (rules.ownRulesFor(namespace) ? OWN_RULES + namespace : "");
   }
 
-  /**
-   * As {@link #signature}, for a proxy that takes the shared DestinationRules whatever its namespace (a gateway's
-   * routes go over the mesh's shared clusters).
-   */
-  String routeSignature(Map<String, String> labels, String namespace) {
-    return bySource ? SourceMatches.signature(state, labels, namespace) : "";
+  /** True when proxies of {@code namespace} get other DestinationRules than the shared view has for some host. */
+  boolean ownRulesFor(String namespace) {
+    return rules.ownRulesFor(namespace);
   }
 
   /** The state as proxies of {@code signature} (that of {@code labels} and {@code namespace}) see it. */

@@ -456,8 +456,6 @@ public final class XdsServer implements AutoCloseable {
     String root = io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE;
     DestinationRuleLookup rulesBefore = new DestinationRuleLookup(before, root);
     DestinationRuleLookup rulesAfter = new DestinationRuleLookup(after, root);
-    PolicySet sharedBefore = rulesBefore.view(null);
-    PolicySet sharedAfter = rulesAfter.view(null);
     for (ProxyState p : streams.values()) {
       if (out.containsKey(p.nodeId)) {
         continue;
@@ -469,12 +467,14 @@ public final class XdsServer implements AutoCloseable {
         Map<String, MeshTranslator.Self> ids = mtls ? workloadIdentities() : Map.of();
         Map<String, String> gwLabels = gw.registration().labels();
         List<String> types = withEnvoyFilters(p, before, after, typesChanged(
-            gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(sharedBefore, workloads,
-                ids, mtls), SourceMatches.view(sharedBefore, gwLabels, namespace(p)),
+            gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(
+                rulesBefore.view(namespace(p)), workloads, ids, mtls),
+                SourceMatches.view(rulesBefore.view(namespace(p)), gwLabels, namespace(p)),
                 gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls), before,
                 gw.registration().labels(), namespace(p), extAuthz)),
-            gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(sharedAfter, workloads,
-                ids, mtls), SourceMatches.view(sharedAfter, gwLabels, namespace(p)),
+            gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(
+                rulesAfter.view(namespace(p)), workloads, ids, mtls),
+                SourceMatches.view(rulesAfter.view(namespace(p)), gwLabels, namespace(p)),
                 gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls), after,
                 gw.registration().labels(), namespace(p), extAuthz))));
         types = withTelemetry(p, before, after, types);
@@ -792,15 +792,21 @@ public final class XdsServer implements AutoCloseable {
     }
     GatewayNode gw = gatewayNodes.get(p.nodeId);
     if (gw != null) {
-      // The mesh's clusters as identified sidecars of its port get them (mTLS with the gateway's identity), or plain.
-      MeshResources shared = gw.spiffeId() != null
-          ? identifiedByPort.computeIfAbsent(p.outboundPort,
+      // Its routes as its workload sees them (sourceLabels/sourceNamespace matches resolved for it), with the
+      // DestinationRules of its namespace first.
+      String signature = sources.signature(gw.registration().labels(), namespace(p));
+      PolicySet routes = sources.view(signature, gw.registration().labels(), namespace(p));
+      // The mesh's clusters as identified sidecars of its port get them (mTLS with the gateway's identity), or plain;
+      // translated again (once per namespace, port and identity or not) when its namespace has rules of its own.
+      boolean mtls = gw.spiffeId() != null;
+      MeshResources shared = sources.ownRulesFor(namespace(p))
+          ? sources.shared(signature, "gateway|" + p.outboundPort + "|" + mtls, () -> mtls
+              ? translator(p.outboundPort).translateShared(routes, workloads(), workloadIdentities(), true)
+              : translator(p.outboundPort).translate(routes, workloads()))
+          : mtls ? identifiedByPort.computeIfAbsent(p.outboundPort,
               port -> translator(port).translateShared(translated, workloads(), workloadIdentities(), true))
           : p.outboundPort == outboundPort ? forSidecars : byOutboundPort.computeIfAbsent(p.outboundPort,
               port -> translator(port).translate(translated, workloads()));
-      // Its routes as its workload sees them (sourceLabels/sourceNamespace matches resolved for it).
-      PolicySet routes = sources.view(sources.routeSignature(gw.registration().labels(), namespace(p)),
-          gw.registration().labels(), namespace(p));
       return byNode.computeIfAbsent(p.nodeId, n -> gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(
           shared, routes, gw.registration().labels(), gw.registration().address(), gw.namespace(),
           gw.spiffeId() != null), translated, gw.registration().labels(), namespace(p), extAuthz)));

@@ -130,8 +130,10 @@ class ClientNamespaceDestinationRuleTest {
         XdsClient a1 = client(xds, node("a-1", "a"));
         XdsClient a2 = client(xds, node("a-2", "a"));
         XdsClient b1 = client(xds, node("b-1", "b"));
-        XdsClient b2 = client(xds, node("b-2", "b"))) {
-      List<String> nodes = List.of("a-1", "a-2", "b-1", "b-2");
+        XdsClient b2 = client(xds, node("b-2", "b"));
+        XdsClient gatewayA = client(xds, gateway("gateway-a", "a"));
+        XdsClient gatewayB = client(xds, gateway("gateway-b", "b"))) {
+      List<String> nodes = List.of("a-1", "a-2", "b-1", "b-2", "gateway-a", "gateway-b");
       await().atMost(Duration.ofSeconds(20)).until(() -> xds.registeredWorkloads().size() == 4
           && nodes.stream().allMatch(n -> xds.resourcesFor(n) != null));
       for (String n : List.of("a-1", "a-2")) {
@@ -145,13 +147,17 @@ class ClientNamespaceDestinationRuleTest {
         assertThat(clusterNames(xds.resourcesFor(n))).as(n).contains("reviews.shop|from-shop")
             .doesNotContain("reviews.shop|from-a");
       }
-      assertThat(xds.sourceTranslations()).as("one translation for namespace a; b's proxies share the common one")
-          .isEqualTo(1);
+      // Gateways look their rules up in their own namespace too.
+      assertThat(cluster(xds.resourcesFor("gateway-a"), "reviews.shop").getLbPolicy()).isEqualTo(Cluster.LbPolicy.RANDOM);
+      assertThat(cluster(xds.resourcesFor("gateway-b"), "reviews.shop").getLbPolicy())
+          .isEqualTo(Cluster.LbPolicy.LEAST_REQUEST);
+      assertThat(xds.sourceTranslations()).as("namespace a's sidecars' and gateway's; b's proxies share the common one")
+          .isEqualTo(2);
 
       // A dry run of a change to a's rule names only a's proxies.
       PolicySet before = store.current();
       PolicySet after = before.with(PolicyParser.parse("a.yaml", A_RULE.replace("RANDOM", "ROUND_ROBIN")).policies());
-      assertThat(xds.changedFor(before, after)).containsOnlyKeys("a-1", "a-2");
+      assertThat(xds.changedFor(before, after)).containsOnlyKeys("a-1", "a-2", "gateway-a");
 
       // Live: shop's rule deleted, b's proxies fall back to the root namespace's; a's keep their own.
       store.delete("DestinationRule", "shop", "reviews", false);
@@ -169,6 +175,15 @@ class ClientNamespaceDestinationRuleTest {
 
   private static Cluster cluster(MeshResources r, String name) {
     return r.clusters().stream().filter(c -> c.getName().equals(name)).findFirst().orElseThrow();
+  }
+
+  /** A plaintext ingress gateway of {@code namespace} (its node metadata's): no workload. */
+  private static Node gateway(String id, String namespace) {
+    Struct md = Struct.newBuilder()
+        .putFields(NodeRegistration.GATEWAY, Value.newBuilder().setBoolValue(true).build())
+        .putFields(NodeRegistration.NAMESPACE, str(namespace))
+        .build();
+    return Node.newBuilder().setId(id).setCluster(id).setMetadata(md).build();
   }
 
   private static Node node(String id, String namespace) {
