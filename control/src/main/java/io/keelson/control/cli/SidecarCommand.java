@@ -17,7 +17,9 @@ final class SidecarCommand {
       usage: bin/keelson proxy --xds HOST:PORT --service NAME --app-port N [options]   (sidecar mode)
 
         --xds HOST:PORT       the control plane's xDS server (bin/keelson control: 127.0.0.1:15010)
-        --service NAME        the service this workload belongs to; registered with the control plane
+        --service NAME        the service this workload belongs to; registered with the control plane as an
+                              endpoint of the Service NAME of its namespace (its join token's) only; none
+                              there: it serves nothing until one is applied (it still calls the mesh)
         --labels k=v[,k=v]    the workload's labels (what DestinationRule subsets select), e.g. version=v1
         --app-port N          the app's port on 127.0.0.1; the inbound listener forwards mesh traffic to it
         --locality R[/Z[/S]]  where the workload runs: region/zone/subzone, sent as the xDS node's locality;

@@ -33,13 +33,16 @@ public final class References {
           if (ServiceEntries.serviceOrHost(state, dr.host()) == null) {
             errors.add(new PolicyError(file, doc, "spec.host", noService(dr.host())));
           }
-          ServiceHostOwners.destinationRule(state, dr, errors);
           DestinationRuleChecks.check(state, dr, errors);
           DnsEntryLocalities.check(state, dr, errors);
+          // Clients look one up per namespace (theirs, the host's, the root's): one per host in each namespace.
+          String ns = io.keelson.control.policy.ServiceNames.namespace(dr.meta());
           for (Policy.DestinationRule other : state.ofType(Policy.DestinationRule.class)) {
-            if (other != dr && other.host().equals(dr.host())) {
+            if (other != dr && other.host().equals(dr.host())
+                && io.keelson.control.policy.ServiceNames.namespace(other.meta()).equals(ns)) {
               errors.add(new PolicyError(file, doc, "spec.host", "service '" + dr.host()
-                  + "' already has " + other.meta().key() + "; expected one DestinationRule per host"));
+                  + "' already has " + other.meta().key() + " in namespace " + ns
+                  + "; expected one DestinationRule per host in a namespace"));
             }
           }
         }

@@ -8,10 +8,9 @@ import java.util.List;
 /**
  * Which namespaces' documents may route or configure a registry Service for every client, so that one namespace
  * cannot take over another's service. Istio does not merge the mesh VirtualServices of one host (istioctl's IST0109
- * conflict), so two mesh route documents of different namespaces for one Service are refused, naming both. Istio looks
- * a DestinationRule up in the client's namespace, then the service's, then the root namespace; Keelson applies one
- * DestinationRule per host to every client, so it takes that of the service's namespace or of the root namespace only.
- * Stateless.
+ * conflict), so two mesh route documents of different namespaces for one Service are refused, naming both. (A
+ * DestinationRule of any namespace is accepted: each client looks one up in its own namespace first, then the
+ * service's, then the root namespace's: {@code xds/DestinationRuleLookup}.) Stateless.
  */
 final class ServiceHostOwners {
   private ServiceHostOwners() {}
@@ -37,24 +36,6 @@ final class ServiceHostOwners {
                   + " merged (Istio's IST0109 conflict): keep the service's routes in one document of its namespace"));
         }
       }
-    }
-  }
-
-  /** {@code dr} is of its Service's namespace or of the root namespace when its host is a registry Service. */
-  static void destinationRule(PolicySet state, Policy.DestinationRule dr, List<PolicyError> errors) {
-    Policy.Service service = References.service(state, dr.host());
-    String own = ServiceNames.namespace(dr.meta());
-    if (service == null) {
-      return;
-    }
-    String serviceNamespace = ServiceNames.namespace(service.meta());
-    if (!own.equals(serviceNamespace)
-        && !own.equals(io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE)) {
-      errors.add(new PolicyError(dr.meta().file(), dr.meta().key(), "spec.host", "service '" + dr.host()
-          + "' is of namespace " + serviceNamespace + ": a DestinationRule of namespace " + own + " would apply to"
-          + " every client (Keelson has no per-client-namespace DestinationRule lookup yet); expected it in namespace "
-          + serviceNamespace + " or the root namespace "
-          + io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE));
     }
   }
 

@@ -9,28 +9,40 @@ import java.util.function.Supplier;
 /**
  * The current state's views per calling proxy and the sidecar translations made from them, one per signature (and
  * proxy kind), never one per proxy: the {@link SourceMatches} a proxy's workload meets ({@code sourceLabels},
- * {@code sourceNamespace}) and what its namespace sees ({@link ExportVisibility}); every proxy of the same signature
- * shares them, and a proxy of another signature never gets them. Cleared on each change. Not thread-safe: the xDS
- * server uses it under its push lock.
+ * {@code sourceNamespace}), what its namespace sees ({@link ExportVisibility}) and the DestinationRules its namespace
+ * gets ({@link DestinationRuleLookup}, over what it sees); every proxy of the same signature shares them, and a proxy of
+ * another signature never gets them. Cleared on each change. Not thread-safe: the xDS server uses it under its push lock.
  */
 final class SourceViews {
+  /** Marks a signature whose namespace has DestinationRules of its own: {@code |dr:NAMESPACE}. */
+  private static final String OWN_RULES = "|dr:";
   private PolicySet state = PolicySet.EMPTY;
+  private PolicySet shared = PolicySet.EMPTY;
+  private String root;
+  private DestinationRuleLookup rules = new DestinationRuleLookup(PolicySet.EMPTY, null);
   private ExportVisibility.Defaults exports = ExportVisibility.Defaults.PUBLIC;
   private boolean bySource;
   private boolean byExport;
   private final Map<String, PolicySet> views = new HashMap<>();
-  private final Map<String, MeshResources> shared = new HashMap<>();
+  private final Map<String, MeshResources> translations = new HashMap<>();
   // Per client namespace, what it does not see (ExportVisibility's signature).
   private final Map<String, String> exportSignatures = new HashMap<>();
 
-  /** A new state: forget the views and translations of the previous one. */
-  void changed(PolicySet state) {
+  /**
+   * A new state (with every namespace's DestinationRules): forget the views and translations of the previous one.
+   * Returns the state proxies of the empty signature see: one DestinationRule per host, by the shared lookup.
+   */
+  PolicySet changed(PolicySet state, String rootNamespace) {
     this.state = state;
+    this.root = rootNamespace;
     views.clear();
-    shared.clear();
+    translations.clear();
     exportSignatures.clear();
     bySource = state.ofType(Policy.Routes.class).stream().anyMatch(SourceMatches::bySource);
     byExport = ExportVisibility.limits(state, exports);
+    rules = new DestinationRuleLookup(state, rootNamespace);
+    shared = rules.view(null);
+    return shared;
   }
 
   /** Istio's meshConfig exportTo defaults; call {@link #changed} after. */
@@ -42,9 +54,13 @@ final class SourceViews {
     return exports;
   }
 
-  /** The signature of a proxy with workload {@code labels} in {@code namespace}: "" when no match or export depends on it. */
+  /**
+   * The signature of a proxy with workload {@code labels} in {@code namespace}: "" when no match, no export and no
+   * DestinationRule depends on it.
+   */
   String signature(Map<String, String> labels, String namespace) {
-    String source = bySource ? SourceMatches.signature(state, labels, namespace) : "";
+    String source = (bySource ? SourceMatches.signature(state, labels, namespace) : "")
+        + (rules.ownRulesFor(namespace) ? OWN_RULES + namespace : "");
     String export = byExport ? exportSignatures.computeIfAbsent(namespace,
         n -> ExportVisibility.signature(state, n, exports)) : "";
     return export.isEmpty() ? source : source + "#" + export;
@@ -55,33 +71,48 @@ final class SourceViews {
     return signature.indexOf('#') >= 0;
   }
 
+  /** True when proxies of {@code namespace} get other DestinationRules than the shared view has for some host. */
+  boolean ownRulesFor(String namespace) {
+    return rules.ownRulesFor(namespace);
+  }
+
   /** The state as proxies of {@code signature} (that of {@code labels} and {@code namespace}) see it. */
   PolicySet view(String signature, Map<String, String> labels, String namespace) {
-    return signature.isEmpty() ? state
-        : views.computeIfAbsent(signature, s -> seen(state, labels, namespace, exports));
+    return signature.isEmpty() ? shared : views.computeIfAbsent(signature, s -> {
+      PolicySet ruled = exports(s) ? seenRules(state, namespace, exports, root)
+          : rules.ownRulesFor(namespace) ? rules.view(namespace) : shared;
+      return bySource ? SourceMatches.view(ruled, labels, namespace) : ruled;
+    });
   }
 
   /** {@code state} as a proxy with workload {@code labels} in {@code namespace} sees it (stateless). */
   static PolicySet seen(PolicySet state, Map<String, String> labels, String namespace,
-      ExportVisibility.Defaults exports) {
-    return SourceMatches.view(ExportVisibility.view(state, namespace, exports), labels, namespace);
+      ExportVisibility.Defaults exports, String rootNamespace) {
+    return SourceMatches.view(seenRules(state, namespace, exports, rootNamespace), labels, namespace);
+  }
+
+  /** What {@code namespace} sees of {@code state}, with the DestinationRules it gets among those (stateless). */
+  private static PolicySet seenRules(PolicySet state, String namespace, ExportVisibility.Defaults exports,
+      String rootNamespace) {
+    return new DestinationRuleLookup(ExportVisibility.view(state, namespace, exports), rootNamespace).view(namespace);
   }
 
   /** {@link #signature} under {@code state} (stateless). */
   static String signature(PolicySet state, Map<String, String> labels, String namespace,
-      ExportVisibility.Defaults exports) {
+      ExportVisibility.Defaults exports, String rootNamespace) {
     String export = ExportVisibility.signature(state, namespace, exports);
-    String source = SourceMatches.signature(state, labels, namespace);
+    String source = SourceMatches.signature(state, labels, namespace)
+        + (new DestinationRuleLookup(state, rootNamespace).ownRulesFor(namespace) ? OWN_RULES + namespace : "");
     return export.isEmpty() ? source : source + "#" + export;
   }
 
   /** The shared translation of {@code signature} for proxy kind {@code kind}, made by {@code translate} once per change. */
   MeshResources shared(String signature, String kind, Supplier<MeshResources> translate) {
-    return shared.computeIfAbsent(signature + "|" + kind, k -> translate.get());
+    return translations.computeIfAbsent(signature + "|" + kind, k -> translate.get());
   }
 
   /** Shared translations held for the current state, for tests. */
   int size() {
-    return shared.size();
+    return translations.size();
   }
 }

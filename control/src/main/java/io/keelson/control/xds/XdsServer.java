@@ -444,7 +444,8 @@ public final class XdsServer implements AutoCloseable {
 
   /** What {@code state} would translate to for sidecars (a dry run), with today's registered workloads. */
   public MeshResources preview(PolicySet state) {
-    return sidecars.translate(state, workloads());
+    return sidecars.translate(new DestinationRuleLookup(state,
+        io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE).view(null), workloads());
   }
 
   /** Resources currently given to sidecars. */
@@ -467,6 +468,7 @@ public final class XdsServer implements AutoCloseable {
     List<Policy.Workload> workloads = List.copyOf(workloads());
     Map<String, MeshResources[]> byKind = new java.util.HashMap<>();
     Map<String, List<String>> out = new java.util.TreeMap<>();
+    String root = io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE;
     for (ProxyState p : streams.values()) {
       if (out.containsKey(p.nodeId)) {
         continue;
@@ -477,8 +479,8 @@ public final class XdsServer implements AutoCloseable {
         boolean mtls = gw.spiffeId() != null;
         Map<String, MeshTranslator.Self> ids = mtls ? workloadIdentities() : Map.of();
         Map<String, String> gwLabels = gw.registration().labels();
-        PolicySet gwBefore = SourceViews.seen(before, gwLabels, namespace(p), sources.exportDefaults());
-        PolicySet gwAfter = SourceViews.seen(after, gwLabels, namespace(p), sources.exportDefaults());
+        PolicySet gwBefore = SourceViews.seen(before, gwLabels, namespace(p), sources.exportDefaults(), root);
+        PolicySet gwAfter = SourceViews.seen(after, gwLabels, namespace(p), sources.exportDefaults(), root);
         List<String> types = withEnvoyFilters(p, before, after, typesChanged(
             gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(gwBefore, workloads, ids, mtls),
                 gwBefore, gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls), before,
@@ -501,13 +503,14 @@ public final class XdsServer implements AutoCloseable {
       Policy.Sidecar was = p.proxyless ? null : sidecarScope(p, before);
       Policy.Sidecar is = p.proxyless ? null : sidecarScope(p, after);
       String kind = p.proxyless ? "proxyless" : (isCaptured ? "captured:" : "sidecar:") + p.outboundPort;
-      // Sidecars and proxyless clients see the states with their sourceLabels/sourceNamespace matches resolved and
-      // what their namespace is not exported left out (same signatures, same views).
+      // Sidecars and proxyless clients see the states with their sourceLabels/sourceNamespace matches resolved,
+      // what their namespace is not exported left out and the DestinationRules their namespace gets (same
+      // signatures, same views).
       ExportVisibility.Defaults exports = sources.exportDefaults();
-      PolicySet seenBefore = SourceViews.seen(before, workloadLabels(p), namespace(p), exports);
-      PolicySet seenAfter = SourceViews.seen(after, workloadLabels(p), namespace(p), exports);
-      kind += "|" + SourceViews.signature(before, workloadLabels(p), namespace(p), exports) + "|"
-          + SourceViews.signature(after, workloadLabels(p), namespace(p), exports);
+      PolicySet seenBefore = SourceViews.seen(before, workloadLabels(p), namespace(p), exports, root);
+      PolicySet seenAfter = SourceViews.seen(after, workloadLabels(p), namespace(p), exports, root);
+      kind += "|" + SourceViews.signature(before, workloadLabels(p), namespace(p), exports, root) + "|"
+          + SourceViews.signature(after, workloadLabels(p), namespace(p), exports, root);
       if (was != null || is != null) { // scoped by a Sidecar before or after: its own narrowed translations
         kind += "|" + (was == null ? "" : was.meta().key()) + "|" + (is == null ? "" : is.meta().key());
         byKind.computeIfAbsent(kind, k -> new MeshResources[] {
@@ -633,7 +636,10 @@ public final class XdsServer implements AutoCloseable {
   private void retranslate() {
     pushLock.lock();
     try {
-      PolicySet state = store.current();
+      // One DestinationRule per host as clients of no namespace with rules of their own see it; the others' views
+      // are the source views' (per signature).
+      PolicySet state = sources.changed(store.current(),
+          io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
       translated = state;
       byOutboundPort.clear();
       byNode.clear();
@@ -643,7 +649,6 @@ public final class XdsServer implements AutoCloseable {
       capturedByPort.clear();
       snapshots.clear();
       scopes.changed(state);
-      sources.changed(state);
       telemetered.translated();
       var tracing = telemetry.tracingProvider();
       collector = tracing == null ? null : TelemetryListeners.collector(tracing, allWorkloads(state));
@@ -798,16 +803,17 @@ public final class XdsServer implements AutoCloseable {
     GatewayNode gw = gatewayNodes.get(p.nodeId);
     if (gw != null) {
       // Its routes as its workload sees them (sourceLabels/sourceNamespace matches resolved for it, exportTo for its
-      // namespace).
+      // namespace), with the DestinationRules of its namespace first.
       String signature = sources.signature(gw.registration().labels(), namespace(p));
       PolicySet routes = sources.view(signature, gw.registration().labels(), namespace(p));
       boolean mtls = gw.spiffeId() != null;
       // The mesh's clusters as identified sidecars of its port get them (mTLS with the gateway's identity), or plain;
-      // only those its namespace sees when exportTo hides some (shared per signature).
-      MeshResources shared = SourceViews.exports(signature)
-          ? sources.shared(signature, "gateway|" + p.outboundPort + "|" + mtls, () -> new MeshTranslator(
-              p.outboundPort, false, false, outboundPolicy, protocolDetectionTimeout, trustDomain)
-              .translateShared(routes, workloads(), mtls ? workloadIdentities() : Map.of(), mtls))
+      // translated again (once per signature, port and identity or not) when its namespace sees less or has
+      // DestinationRules of its own.
+      MeshResources shared = SourceViews.exports(signature) || sources.ownRulesFor(namespace(p))
+          ? sources.shared(signature, "gateway|" + p.outboundPort + "|" + mtls, () -> mtls
+              ? translator(p.outboundPort).translateShared(routes, workloads(), workloadIdentities(), true)
+              : translator(p.outboundPort).translate(routes, workloads()))
           : mtls ? identifiedByPort.computeIfAbsent(p.outboundPort,
               port -> translator(port).translateShared(translated, workloads(), workloadIdentities(), true))
           : p.outboundPort == outboundPort ? forSidecars : byOutboundPort.computeIfAbsent(p.outboundPort,
@@ -1126,8 +1132,9 @@ public final class XdsServer implements AutoCloseable {
             io.grpc.Status.INVALID_ARGUMENT.withDescription(why));
       }
       // The authenticated namespace (SPIFFE ID, bound to the join token); node metadata only for plaintext sidecars.
-      w = inNamespace(w, spiffeId != null ? io.keelson.dataplane.security.SpiffeId.parse(spiffeId).namespace()
-          : token != null ? token.namespace() : nodeNamespace);
+      w = inNamespace(w, node.getId(),
+          spiffeId != null ? io.keelson.dataplane.security.SpiffeId.parse(spiffeId).namespace()
+              : token != null ? token.namespace() : nodeNamespace);
     }
     ProxyState state = new ProxyState(streamId, node.getId(), w != null ? w.service() : node.getCluster(), delta,
         isProxyless, NodeRegistration.outboundPort(node, outboundPort), NodeRegistration.proxyLocality(node, w),
@@ -1192,15 +1199,26 @@ public final class XdsServer implements AutoCloseable {
   }
 
   /**
-   * Workload {@code w} of a node of {@code namespace} (null: default): registered to its namespace's Service of its
-   * service's name when the store has one as it connects (a pod's Endpoint is its own namespace's), else to namespace
-   * default's of that name, as before Services were namespaced. Its name has no '.' (refused before), so it never names
-   * another namespace's Service.
+   * Workload {@code w} of a node of {@code namespace} (null: default): an endpoint of its own namespace's Service of
+   * its service's name only, as a pod is only ever an endpoint of its namespace's Services (never of namespace default's
+   * of that name). Without such a Service it registers serving nothing (it still calls the mesh, as a pod without a
+   * Service does) and joins the Service once one of that name is applied in its namespace. Its name has no '.'
+   * (refused before), so it never names another namespace's Service.
    */
-  private Policy.Workload inNamespace(Policy.Workload w, String namespace) {
-    String key = io.keelson.control.policy.ServiceNames.key(w.service(), namespace);
-    return key.equals(w.service()) || store.current().service(key) == null ? w
-        : new Policy.Workload(w.meta(), key, w.address(), w.port(), w.labels());
+  private Policy.Workload inNamespace(Policy.Workload w, String nodeId, String namespace) {
+    String ns = namespace == null || namespace.isEmpty() ? io.keelson.control.policy.ServiceNames.DEFAULT_NAMESPACE
+        : namespace;
+    String key = io.keelson.control.policy.ServiceNames.key(w.service(), ns);
+    if (store.current().service(key) == null) {
+      LOG.warn("proxy {} of namespace {} registers to service '{}', which namespace {} has not: it serves nothing"
+          + " until a Service '{}' is applied in namespace {} (a sidecar is never an endpoint of another namespace's"
+          + " Service)", nodeId, ns, w.service(), ns, w.service(), ns);
+    }
+    Policy.Meta m = w.meta();
+    // Kept as documents keep it: "" for default.
+    String metaNamespace = ns.equals(io.keelson.control.policy.ServiceNames.DEFAULT_NAMESPACE) ? "" : ns;
+    return new Policy.Workload(new Policy.Meta(m.apiVersion(), m.kind(), m.name(), m.file(), m.source(), metaNamespace),
+        key, w.address(), w.port(), w.labels());
   }
 
   /**

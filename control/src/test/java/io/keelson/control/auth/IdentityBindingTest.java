@@ -94,10 +94,10 @@ class IdentityBindingTest {
     cp.store.apply(PolicyParser.parse("services.yaml", """
         apiVersion: keelson.io/v1alpha1
         kind: Service
-        metadata: { name: product-service }
+        metadata: { name: product-service, namespace: shop }
         spec:
           ports: [ { name: http, port: 80 } ]
-        """).policies(), false);
+        """).policies(), false); // the tokens' namespace's: a sidecar registers to its own namespace's Service only
     String webToken = cp.security.tokens().create("shop", "web", null).token();
     SidecarBootstrap b = new SidecarBootstrap("127.0.0.1", cp.security.securePort().port(), "web", Map.of(), 1,
         0, 0, "127.0.0.1", 0);
@@ -110,10 +110,10 @@ class IdentityBindingTest {
       try (XdsClient liar = XdsClient.start(XdsClientConfig.of("127.0.0.1", cp.security.securePort().port(), false, node)
           .withCredentials(new ControlPlaneCredentials(root, otherToken)), s -> { })) {
         await().atMost(Duration.ofSeconds(20)).until(() -> {
-          var c = web.xds().lastSnapshot() == null ? null : web.xds().lastSnapshot().clusters().get("product-service");
+          var c = web.xds().lastSnapshot() == null ? null : web.xds().lastSnapshot().clusters().get("product-service.shop");
           return c != null && c.tls() != null;
         });
-        String sans = web.xds().lastSnapshot().clusters().get("product-service").tls().config().serverSans().toString();
+        String sans = web.xds().lastSnapshot().clusters().get("product-service.shop").tls().config().serverSans().toString();
         assertThat(sans).contains("spiffe://cluster.local/ns/shop/sa/other").doesNotContain(PRODUCT);
       }
     }

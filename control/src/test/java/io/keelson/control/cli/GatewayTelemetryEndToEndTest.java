@@ -63,7 +63,7 @@ class GatewayTelemetryEndToEndTest {
         Files.writeString(root, cli("ca-root", "--server", server).out());
 
         try (SampleService app = new SampleService("product", "v1").start("127.0.0.1", 0);
-            Sidecar product = proxy(server, securePort, root, "shop", "product", new SidecarBootstrap("127.0.0.1",
+            Sidecar product = proxy(server, securePort, root, "default", "product", new SidecarBootstrap("127.0.0.1",
                 securePort, "product-service", Map.of("app", "product"), app.port(), 0, 0, "127.0.0.1", 0));
             Sidecar gateway = proxy(server, securePort, root, "istio-ingress", "ingress", SidecarBootstrap.gateway(
                 "127.0.0.1", securePort, "ingress", Map.of("istio", "ingressgateway"), "127.0.0.1", "127.0.0.1", 0))) {
@@ -104,7 +104,7 @@ class GatewayTelemetryEndToEndTest {
             var gatewayTraces = spans.stream().filter(s -> "ingress.istio-ingress".equals(s.serviceName()))
                 .map(OtlpCollector.ReceivedSpan::traceId).toList();
             assertThat(gatewayTraces).as("spans: %s", spans).isNotEmpty();
-            assertThat(spans).as("spans: %s", spans).anyMatch(s -> "product-service.shop".equals(s.serviceName())
+            assertThat(spans).as("spans: %s", spans).anyMatch(s -> "product-service.default".equals(s.serviceName())
                 && gatewayTraces.contains(s.traceId()));
           });
 

@@ -90,7 +90,7 @@ class TelemetryAccessLogFilterEndToEndTest {
           Files.writeString(alice, """
               apiVersion: telemetry.istio.io/v1
               kind: Telemetry
-              metadata: { name: web-alice, namespace: shop }
+              metadata: { name: web-alice, namespace: default }
               spec:
                 selector: { matchLabels: { app: web } }
                 accessLogging: [ { filter: { expression: "request.headers['x-user'] == 'alice'" } } ]
@@ -115,7 +115,7 @@ class TelemetryAccessLogFilterEndToEndTest {
           Files.writeString(bad, """
               apiVersion: telemetry.istio.io/v1
               kind: Telemetry
-              metadata: { name: bad, namespace: shop }
+              metadata: { name: bad, namespace: default }
               spec:
                 accessLogging: [ { filter: { expression: "response.code >= 400 && request.size()" } } ]
               """);

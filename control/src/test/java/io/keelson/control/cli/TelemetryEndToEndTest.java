@@ -100,7 +100,7 @@ class TelemetryEndToEndTest {
               assertThat(l.path("authority").asText()).isEqualTo("product-service");
             }
             assertThat(server2.path("downstream_peer_uri_san").asText()).as("the caller's identity over mTLS")
-                .isEqualTo("spiffe://cluster.local/ns/shop/sa/web");
+                .isEqualTo("spiffe://cluster.local/ns/default/sa/web");
             assertThat(client.path("request_id").asText()).as("one request id on both sides")
                 .isNotEmpty().isEqualTo(server2.path("request_id").asText());
           }
@@ -108,9 +108,9 @@ class TelemetryEndToEndTest {
           // Spans from both sidecars, the destination's in the caller's trace.
           await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
             List<OtlpCollector.ReceivedSpan> spans = List.copyOf(collector.spans);
-            var webTraces = spans.stream().filter(s -> "web.shop".equals(s.serviceName()))
+            var webTraces = spans.stream().filter(s -> "web.default".equals(s.serviceName()))
                 .map(OtlpCollector.ReceivedSpan::traceId).toList();
-            assertThat(spans).as("spans: %s", spans).anyMatch(s -> "product-service.shop".equals(s.serviceName())
+            assertThat(spans).as("spans: %s", spans).anyMatch(s -> "product-service.default".equals(s.serviceName())
                 && webTraces.contains(s.traceId()));
           });
 
@@ -119,7 +119,7 @@ class TelemetryEndToEndTest {
           Files.writeString(quiet, """
               apiVersion: telemetry.istio.io/v1
               kind: Telemetry
-              metadata: { name: web-quiet, namespace: shop }
+              metadata: { name: web-quiet, namespace: default }
               spec:
                 selector: { matchLabels: { app: web } }
                 accessLogging: [ { disabled: true } ]
@@ -143,7 +143,7 @@ class TelemetryEndToEndTest {
           Files.writeString(unknown, """
               apiVersion: telemetry.istio.io/v1
               kind: Telemetry
-              metadata: { name: zipkin, namespace: shop }
+              metadata: { name: zipkin, namespace: default }
               spec:
                 tracing: [ { providers: [ { name: zipkin } ] } ]
               """);
@@ -173,10 +173,10 @@ class TelemetryEndToEndTest {
     assertThat(format.err()).contains("--access-log-format: operator %NOT_AN_OPERATOR% is not supported");
   }
 
-  /** A sidecar in namespace shop with a join token for {@code serviceAccount}, labelled app: {@code serviceAccount}. */
+  /** A sidecar in namespace default (its Services') with a join token for {@code serviceAccount}, labelled app: {@code serviceAccount}. */
   static Sidecar sidecar(String server, int securePort, Path root, String service, String serviceAccount, int appPort)
       throws Exception {
-    Result token = cli("token", "create", "--namespace", "shop", "--service-account", serviceAccount, "--server", server);
+    Result token = cli("token", "create", "--namespace", "default", "--service-account", serviceAccount, "--server", server);
     assertThat(token.code()).as(token.err()).isZero();
     SidecarBootstrap b = new SidecarBootstrap("127.0.0.1", securePort, service, Map.of("app", serviceAccount), appPort,
         0, 0, "127.0.0.1", 0);

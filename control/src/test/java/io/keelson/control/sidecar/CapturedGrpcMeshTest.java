@@ -44,7 +44,7 @@ class CapturedGrpcMeshTest {
       ---
       apiVersion: security.istio.io/v1
       kind: PeerAuthentication
-      metadata: { name: default, namespace: shop }
+      metadata: { name: default, namespace: default }
       spec: { mtls: { mode: STRICT } }
       """;
   private static final List<String> APP_JARS = List.of("grpc-api-", "grpc-core-", "grpc-context-", "grpc-netty-shaded-",

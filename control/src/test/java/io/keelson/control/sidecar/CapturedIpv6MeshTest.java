@@ -103,8 +103,8 @@ class CapturedIpv6MeshTest {
     Result byName = run(in(m.client, appUser("curl", "-6", "-s", "--max-time", "5", "http://reviews:9080/by-name")), 20);
     assertThat(byName.exit()).as(byName.out() + m.logs()).isZero();
     assertThat(byName.out()).contains("path=/by-name", "peer=::ffff:127.0.0.6").containsIgnoringCase("x-envoy-attempt-count: 1")
-        .containsIgnoringCase("x-forwarded-client-cert: By=spiffe://cluster.local/ns/shop/sa/reviews;Hash=")
-        .contains(";URI=spiffe://cluster.local/ns/shop/sa/frontend");
+        .containsIgnoringCase("x-forwarded-client-cert: By=spiffe://cluster.local/ns/default/sa/reviews;Hash=")
+        .contains(";URI=spiffe://cluster.local/ns/default/sa/frontend");
     Result byVip = run(in(m.client, appUser("curl", "-s", "--max-time", "5", "http://[" + VIP + "]:9080/by-vip")), 20);
     assertThat(byVip.out()).as("the bracketed VIP as Host is the service's too").contains("path=/by-vip",
         "peer=::ffff:127.0.0.6");

@@ -186,10 +186,10 @@ final class CapturedMesh implements AutoCloseable {
     return awaitOutput(cp, "-----END CERTIFICATE-----", "curl", "-sf", API + "/v1/ca/root");
   }
 
-  /** xDS over the secure port with a join token for service account {@code sa} of namespace shop. */
+  /** xDS over the secure port with a join token for service account {@code sa} of namespace default (its Services'). */
   List<String> secureXds(Path root, String sa) throws IOException {
     Shell.Result token = run(in(cp, "curl", "-sf", "-X", "POST", "-H", "content-type: application/json", "-d",
-        "{\"namespace\":\"shop\",\"serviceAccount\":\"" + sa + "\"}", API + "/v1/tokens"), 30);
+        "{\"namespace\":\"default\",\"serviceAccount\":\"" + sa + "\"}", API + "/v1/tokens"), 30);
     assertThat(token.exit()).as(token.out()).isZero();
     var value = java.util.regex.Pattern.compile("\"token\"\\s*:\\s*\"([^\"]+)\"").matcher(token.out());
     assertThat(value.find()).as(token.out()).isTrue();

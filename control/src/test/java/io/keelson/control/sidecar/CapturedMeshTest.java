@@ -100,7 +100,7 @@ class CapturedMeshTest {
       ---
       apiVersion: security.istio.io/v1
       kind: PeerAuthentication
-      metadata: { name: default, namespace: shop }
+      metadata: { name: default, namespace: default }
       spec: { mtls: { mode: STRICT } }
       """;
 
@@ -165,7 +165,7 @@ class CapturedMeshTest {
     Result permissive = appCurl("http://reviews:9080/permissive");
     assertThat(permissive.exit()).as(permissive.out()).isZero();
     assertThat(permissive.out()).contains("path=/permissive").containsIgnoringCase(
-        "x-forwarded-client-cert: By=spiffe://cluster.local/ns/shop/sa/reviews;Hash=");
+        "x-forwarded-client-cert: By=spiffe://cluster.local/ns/default/sa/reviews;Hash=");
     Result plain = run(in(m.client, "curl", "-s", "--max-time", "5", "http://10.77.2.2:9080/plain"), 20);
     assertThat(plain.out()).as("plaintext to a PERMISSIVE sidecar").contains("path=/plain")
         .doesNotContainIgnoringCase("x-forwarded-client-cert");
@@ -183,8 +183,8 @@ class CapturedMeshTest {
     assertThat(request.out()).as("the app sees the caller's verified identity (XFCC), twice")
         .contains("path=/hello", "path=/again").contains("peer=127.0.0.6");
     assertThat(count(request.out().toLowerCase(java.util.Locale.ROOT),
-        "x-forwarded-client-cert: by=spiffe://cluster.local/ns/shop/sa/reviews;hash=")).as(request.out()).isEqualTo(2);
-    assertThat(request.out()).contains(";URI=spiffe://cluster.local/ns/shop/sa/frontend");
+        "x-forwarded-client-cert: by=spiffe://cluster.local/ns/default/sa/reviews;hash=")).as(request.out()).isEqualTo(2);
+    assertThat(request.out()).contains(";URI=spiffe://cluster.local/ns/default/sa/frontend");
 
     // Plaintext from outside the mesh (root in the client namespace is not captured): refused on the app port,
     // and on a port no service has (STRICT covers the inbound passthrough too, as in Istio).

@@ -103,7 +103,7 @@ class CapturedMtlsAutoProtocolMeshTest {
       ---
       apiVersion: security.istio.io/v1
       kind: AuthorizationPolicy
-      metadata: { name: reviews-no-admin, namespace: shop }
+      metadata: { name: reviews-no-admin, namespace: default }
       spec:
         selector: { matchLabels: { app: reviews } }
         action: DENY
@@ -116,18 +116,18 @@ class CapturedMtlsAutoProtocolMeshTest {
       ---
       apiVersion: security.istio.io/v1
       kind: PeerAuthentication
-      metadata: { name: default, namespace: shop }
+      metadata: { name: default, namespace: default }
       spec: { mtls: { mode: STRICT } }
       """;
   private static final String DENY_FRONTEND_TO_DB = """
       apiVersion: security.istio.io/v1
       kind: AuthorizationPolicy
-      metadata: { name: db-not-frontend, namespace: shop }
+      metadata: { name: db-not-frontend, namespace: default }
       spec:
         selector: { matchLabels: { app: db } }
         action: DENY
         rules:
-        - from: [ { source: { principals: [ "cluster.local/ns/shop/sa/frontend" ] } } ]
+        - from: [ { source: { principals: [ "cluster.local/ns/default/sa/frontend" ] } } ]
       """;
   /** Entry hosts on ports no registry service has, without protocol: 9081 to reviews' app, 7071 to db's. */
   private static final String ENTRIES = """
@@ -173,7 +173,7 @@ class CapturedMtlsAutoProtocolMeshTest {
     Result canary = appCurl("reviews", "-i", "-H", "x-canary: yes", "http://reviews:9080/canary");
     assertThat(canary.exit()).as(canary.out() + m.logs()).isZero();
     assertThat(canary.out()).as(canary.out()).startsWith("HTTP/1.1 200").containsIgnoringCase("x-route: canary")
-        .contains("path=/canary", "peer=127.0.0.6", ";URI=spiffe://cluster.local/ns/shop/sa/frontend");
+        .contains("path=/canary", "peer=127.0.0.6", ";URI=spiffe://cluster.local/ns/default/sa/frontend");
     Result main = appCurl("reviews", "-i", "http://reviews:9080/main");
     assertThat(main.out()).as(main.out()).containsIgnoringCase("x-route: main").contains("path=/main");
     Result admin = appCurl("reviews", "-i", "http://reviews:9080/admin/users");
@@ -215,7 +215,7 @@ class CapturedMtlsAutoProtocolMeshTest {
     Result mtls = appCurl("reviews", "-i", "-H", "x-canary: yes", "http://reviews:9080/mesh");
     assertThat(mtls.exit()).as(mtls.out() + m.logs()).isZero();
     assertThat(mtls.out()).containsIgnoringCase("x-route: canary").contains("path=/mesh",
-        ";URI=spiffe://cluster.local/ns/shop/sa/frontend");
+        ";URI=spiffe://cluster.local/ns/default/sa/frontend");
 
     // Plaintext from outside the mesh: the server sidecar's http_inspector finds HTTP (RBAC applies there too).
     Result plain = run(in(m.client, "curl", "-s", "-i", "--max-time", "5", "http://" + CapturedMesh.serverAddress(0)

@@ -195,7 +195,7 @@ class CapturedStreamMeshTest {
       List<String> lines = Files.exists(accessLog) ? Files.readAllLines(accessLog) : List.of();
       assertThat(lines.stream().filter(l -> l.matches("db\\|v[12] - [78]")).count()).as("client side: " + lines)
           .isEqualTo(40);
-      assertThat(lines.stream().filter(l -> l.matches("inbound\\|7070 spiffe://cluster\\.local/ns/shop/sa/frontend [78]"))
+      assertThat(lines.stream().filter(l -> l.matches("inbound\\|7070 spiffe://cluster\\.local/ns/default/sa/frontend [78]"))
           .count()).as("server side: " + lines).isEqualTo(40);
     });
   }

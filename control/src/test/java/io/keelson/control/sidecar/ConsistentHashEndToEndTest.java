@@ -101,10 +101,16 @@ class ConsistentHashEndToEndTest {
 
   /** n requests for {@code user} over one connection; x-served-by (or the status) counted. */
   private static Map<String, Integer> byUser(int port, String user, int n) throws Exception {
+    return byUser(port, "cart", user, n);
+  }
+
+  /** x-served-by of {@code n} requests to {@code host} with {@code x-user: user} on one connection, counted. */
+  static Map<String, Integer> byUser(int port, String host, String user, int n) throws Exception {
     Map<String, Integer> counts = new TreeMap<>();
     try (RawHttp http = new RawHttp(port)) {
       for (int i = 0; i < n; i++) {
-        RawHttp.Response r = http.send("GET /items HTTP/1.1\r\nHost: cart\r\nx-user: " + user + "\r\n\r\n").read();
+        RawHttp.Response r = http.send("GET /items HTTP/1.1\r\nHost: " + host + "\r\nx-user: " + user + "\r\n\r\n")
+            .read();
         counts.merge(r.status() == 200 ? r.header("x-served-by") : "status " + r.status(), 1, Integer::sum);
       }
     }

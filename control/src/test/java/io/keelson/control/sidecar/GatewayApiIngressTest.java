@@ -75,7 +75,7 @@ class GatewayApiIngressTest {
           ---
           apiVersion: security.istio.io/v1
           kind: PeerAuthentication
-          metadata: { name: default, namespace: shop }
+          metadata: { name: default, namespace: default }
           spec: { mtls: { mode: STRICT } }
           ---
           apiVersion: gateway.networking.k8s.io/v1

@@ -210,7 +210,7 @@ class GatewaySniTerminationTest {
           ---
           apiVersion: security.istio.io/v1
           kind: PeerAuthentication
-          metadata: { name: default, namespace: shop }
+          metadata: { name: default, namespace: default }
           spec: { mtls: { mode: STRICT } }
           ---
           apiVersion: v1

@@ -54,7 +54,7 @@ class GatewayTlsTerminationTest {
           ---
           apiVersion: security.istio.io/v1
           kind: PeerAuthentication
-          metadata: { name: default, namespace: shop }
+          metadata: { name: default, namespace: default }
           spec: { mtls: { mode: STRICT } }
           ---
           apiVersion: v1
@@ -140,7 +140,7 @@ class GatewayTlsTerminationTest {
           """.formatted(tls)).policies(), false);
 
       var ca = cp.security.ca();
-      SSLContext meshClient = context(SidecarMtlsTest.svid(ca, ca.identity("shop", "tester")), ca.roots());
+      SSLContext meshClient = context(SidecarMtlsTest.svid(ca, ca.identity("default", "tester")), ca.roots());
       await().atMost(Duration.ofSeconds(20)).until(() -> echo(tls, meshClient).equals("hello world"));
       try (SSLSocket s = open(tls, meshClient)) {
         X509Certificate served = (X509Certificate) s.getSession().getPeerCertificates()[0];

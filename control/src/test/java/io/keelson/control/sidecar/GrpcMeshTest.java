@@ -27,7 +27,7 @@ class GrpcMeshTest {
   static final String STRICT = """
       apiVersion: security.istio.io/v1
       kind: PeerAuthentication
-      metadata: { name: default, namespace: shop }
+      metadata: { name: default, namespace: default }
       spec: { mtls: { mode: STRICT } }
       """;
 

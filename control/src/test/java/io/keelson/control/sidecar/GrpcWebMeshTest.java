@@ -114,7 +114,7 @@ class GrpcWebMeshTest {
           ---
           apiVersion: security.istio.io/v1
           kind: PeerAuthentication
-          metadata: { name: default, namespace: shop }
+          metadata: { name: default, namespace: default }
           spec: { mtls: { mode: STRICT } }
           """).policies(), false);
       int outbound = web.outboundAddress().getPort();

@@ -70,7 +70,7 @@ class IngressGatewayTest {
       assertThat(served(http, "unknown.example.com", "")).isEqualTo("status 404");
       // The AuthorizationPolicy admits only the gateway: another mesh identity is refused at the backend.
       var other = cp.security.ca();
-      var tester = new StaticCertificateSource(SidecarMtlsTest.svid(other, other.identity("shop", "tester")), other.roots());
+      var tester = new StaticCertificateSource(SidecarMtlsTest.svid(other, other.identity("default", "tester")), other.roots());
       assertThat(SidecarMtlsTest.overMtls(p1.inboundAddress().getPort(), tester)).startsWith("HTTP/1.1 403");
       // No sidecar listeners on a gateway: only its Gateway's servers.
       assertThat(gateway.server().snapshot().config().listeners()).extracting(l -> l.name())
@@ -156,8 +156,10 @@ class IngressGatewayTest {
       // The SIMPLE server (secure.example.com) and the MUTUAL one (mtls.example.com) on ONE port.
       cp.store.apply(PolicyParser.parse("mesh.yaml", mesh(http, redirect, https, https, cert, mtlsCert, ca, "v1")).policies(), false);
       await().atMost(Duration.ofSeconds(20)).until(() -> served(http, "shop.example.com", "").equals("product-v1"));
-      assertThat(gateway.server().snapshot().config().listeners()).extracting(l -> l.name())
-          .containsExactlyInAnyOrder("127.0.0.1_" + http, "127.0.0.1_" + redirect, "127.0.0.1_" + https);
+      // The HTTPS listener warms on its secrets (SDS) after the plain ones serve: wait for it, not for a fast machine.
+      await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(gateway.server().snapshot().config()
+          .listeners()).extracting(l -> l.name())
+          .containsExactlyInAnyOrder("127.0.0.1_" + http, "127.0.0.1_" + redirect, "127.0.0.1_" + https));
 
       String simpleSni = "secure.example.com:" + https + ":127.0.0.1";
       Curl simple = curl("--resolve", simpleSni, "--cacert", caFile.toString(), "https://secure.example.com:" + https + "/items");
@@ -207,7 +209,7 @@ class IngressGatewayTest {
           ---
           apiVersion: security.istio.io/v1
           kind: PeerAuthentication
-          metadata: { name: default, namespace: shop }
+          metadata: { name: default, namespace: default }
           spec: { mtls: { mode: STRICT } }
           ---
           apiVersion: v1
@@ -283,7 +285,7 @@ class IngressGatewayTest {
           ---
           apiVersion: security.istio.io/v1
           kind: PeerAuthentication
-          metadata: { name: default, namespace: shop }
+          metadata: { name: default, namespace: default }
           spec: { mtls: { mode: STRICT } }
           ---
           apiVersion: networking.istio.io/v1
@@ -343,12 +345,12 @@ class IngressGatewayTest {
         ---
         apiVersion: security.istio.io/v1
         kind: PeerAuthentication
-        metadata: { name: default, namespace: shop }
+        metadata: { name: default, namespace: default }
         spec: { mtls: { mode: STRICT } }
         ---
         apiVersion: security.istio.io/v1
         kind: AuthorizationPolicy
-        metadata: { name: only-the-gateway, namespace: shop }
+        metadata: { name: only-the-gateway, namespace: default }
         spec:
           action: ALLOW
           rules: [ { from: [ { source: { principals: [ "cluster.local/ns/istio-system/sa/ingress" ] } } ] } ]

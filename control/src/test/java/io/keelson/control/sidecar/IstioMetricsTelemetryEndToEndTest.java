@@ -39,7 +39,7 @@ class IstioMetricsTelemetryEndToEndTest {
   private static final String PRODUCT_SERVER_COUNT_OFF = """
       apiVersion: telemetry.istio.io/v1
       kind: Telemetry
-      metadata: { name: product, namespace: shop }
+      metadata: { name: product, namespace: default }
       spec:
         selector: { matchLabels: { app: product } }
         metrics:
@@ -85,7 +85,7 @@ class IstioMetricsTelemetryEndToEndTest {
       assertThat(samples(product, "istio_request_duration_milliseconds_count", "reporter=\"destination\"",
           "request_host=\"product-service\"")).noneMatch(l -> l.contains("request_protocol="));
 
-      cp.store.delete("Telemetry", "shop", "product", false);
+      cp.store.delete("Telemetry", "default", "product", false);
       cp.store.delete("Telemetry", "istio-system", "mesh-default", false);
       await().atMost(Duration.ofSeconds(20)).until(() -> get(outbound, "/until-deleted") != null
           && sum(requests(product, "reporter=\"destination\"", "request_protocol=\"http\"")) > destinationBefore);

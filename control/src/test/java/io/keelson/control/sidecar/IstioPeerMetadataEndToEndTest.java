@@ -29,8 +29,8 @@ import org.junit.jupiter.api.Test;
  * client; gRPC calls are counted with {@code request_protocol="grpc"} and their {@code grpc_response_status}.
  */
 class IstioPeerMetadataEndToEndTest {
-  private static final String WEB = "spiffe://cluster.local/ns/shop/sa/web";
-  private static final String PRODUCT = "spiffe://cluster.local/ns/shop/sa/product";
+  private static final String WEB = "spiffe://cluster.local/ns/default/sa/web";
+  private static final String PRODUCT = "spiffe://cluster.local/ns/default/sa/product";
 
   @Test
   void bothReportersCarryBothPeersAndNeitherTheAppNorTheClientSeesTheExchangeHeaders() throws Exception {
@@ -44,16 +44,16 @@ class IstioPeerMetadataEndToEndTest {
       await().atMost(Duration.ofSeconds(20)).until(() -> get(outbound, "/warmup") != null
           && !SidecarMtlsTest.inbound(product).plaintextToo());
       String[] source = {"reporter=\"source\"", "destination_service=\"product-service\"", "response_code=\"200\"",
-          "source_workload=\"web\"", "source_workload_namespace=\"shop\"", "source_principal=\"" + WEB + "\"",
+          "source_workload=\"web\"", "source_workload_namespace=\"default\"", "source_principal=\"" + WEB + "\"",
           "source_app=\"web\"", "source_version=\"v2\"", "destination_workload=\"product-service\"",
-          "destination_workload_namespace=\"shop\"", "destination_principal=\"" + PRODUCT + "\"",
+          "destination_workload_namespace=\"default\"", "destination_principal=\"" + PRODUCT + "\"",
           "destination_app=\"product\"", "destination_version=\"v1\"", "request_protocol=\"http\"",
           "connection_security_policy=\"unknown\"", "grpc_response_status=\"\"", "source_cluster=\"Kubernetes\"",
           "destination_cluster=\"Kubernetes\""};
       String[] destination = {"reporter=\"destination\"", "response_code=\"200\"", "source_workload=\"web\"",
-          "source_workload_namespace=\"shop\"", "source_principal=\"" + WEB + "\"", "source_app=\"web\"",
+          "source_workload_namespace=\"default\"", "source_principal=\"" + WEB + "\"", "source_app=\"web\"",
           "source_version=\"v2\"", "destination_workload=\"product-service\"",
-          "destination_workload_namespace=\"shop\"", "destination_principal=\"" + PRODUCT + "\"",
+          "destination_workload_namespace=\"default\"", "destination_principal=\"" + PRODUCT + "\"",
           "destination_app=\"product\"", "destination_version=\"v1\"", "connection_security_policy=\"mutual_tls\"",
           "source_cluster=\"Kubernetes\"", "destination_cluster=\"Kubernetes\""};
       long sourceBefore = count(web, source);
@@ -123,13 +123,13 @@ class IstioPeerMetadataEndToEndTest {
       int inbound = echo.inboundAddress().getPort();
       var ca = cp.security.ca();
       var web = new io.keelson.dataplane.security.StaticCertificateSource(
-          SidecarMtlsTest.svid(ca, ca.identity("shop", "web")), ca.roots());
+          SidecarMtlsTest.svid(ca, ca.identity("default", "web")), ca.roots());
       assertThat(SidecarTcpAuthorizationTest.exchange(inbound, web)).isEqualTo("hello world");
       assertThat(SidecarTcpAuthorizationTest.exchange(inbound, web)).isEqualTo("hello world");
       assertThat(SidecarTcpAuthorizationTest.plaintext(inbound)).isEqualTo("hello world");
       await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
         assertThat(samples(echo, "istio_tcp_connections_opened_total", "reporter=\"destination\"",
-            "source_principal=\"" + WEB + "\"", "source_workload_namespace=\"shop\"",
+            "source_principal=\"" + WEB + "\"", "source_workload_namespace=\"default\"",
             "connection_security_policy=\"mutual_tls\"", "request_protocol=\"tcp\"")).as(scrape(echo))
             .hasSize(1).allMatch(l -> l.endsWith(" 2"));
         assertThat(samples(echo, "istio_tcp_received_bytes_total", "source_principal=\"" + WEB + "\"",

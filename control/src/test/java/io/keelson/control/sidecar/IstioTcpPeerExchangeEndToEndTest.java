@@ -42,7 +42,7 @@ class IstioTcpPeerExchangeEndToEndTest {
       ---
       apiVersion: security.istio.io/v1
       kind: PeerAuthentication
-      metadata: { name: default, namespace: shop }
+      metadata: { name: default, namespace: default }
       spec: { mtls: { mode: STRICT } }
       ---
       apiVersion: networking.istio.io/v1
@@ -156,9 +156,9 @@ class IstioTcpPeerExchangeEndToEndTest {
     }
   }
 
-  /** The STRICT tcp sidecar of the echo app: tcp-echo, shop/echo, app echo, version v3, in cluster east. */
+  /** The STRICT tcp sidecar of the echo app: tcp-echo, default/echo, app echo, version v3, in cluster east. */
   private static Sidecar echoSidecar(ControlPlane cp, int appPort) throws Exception {
-    return SidecarMtlsTest.secureProxy(cp, "shop", "echo", new SidecarBootstrap("127.0.0.1",
+    return SidecarMtlsTest.secureProxy(cp, "default", "echo", new SidecarBootstrap("127.0.0.1",
         cp.security.securePort().port(), "tcp-echo", Map.of("app", "echo", "version", "v3"), appPort, 0, 0,
         "127.0.0.1", 0, true).withClusterId("east"));
   }

@@ -60,6 +60,52 @@ class NamespacedServicesEndToEndTest {
     }
   }
 
+  /**
+   * istiod's DestinationRule lookup per client namespace, in the traffic: shop's {@code reviews} has two instances;
+   * namespace a's own rule for it hashes on {@code x-user}, so a's client sends one user to one instance, while b's
+   * client (no rule of its own, none in shop or the root namespace) round-robins over both. Both clients register
+   * {@code --service web}, which their namespaces have not: they serve nothing and still call the mesh.
+   */
+  @Test
+  void clientsOfTwoNamespacesGetTheirOwnNamespacesDestinationRuleForOneService() throws Exception {
+    try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001,
+            CaOptions.selfSigned(null), 0));
+        SampleService v1 = new SampleService("reviews", "v1").start("127.0.0.1", 0);
+        SampleService v2 = new SampleService("reviews", "v2").start("127.0.0.1", 0)) {
+      cp.store.apply(PolicyParser.parse("mesh.yaml", MESH + """
+          ---
+          apiVersion: networking.istio.io/v1
+          kind: DestinationRule
+          metadata: { name: reviews-by-user, namespace: a }
+          spec:
+            host: reviews.shop.svc.cluster.local
+            trafficPolicy: { loadBalancer: { consistentHash: { httpHeaderName: x-user } } }
+          """).policies(), false);
+      try (Sidecar one = SidecarMtlsTest.secureProxy(cp, "shop", "reviews", bootstrap(cp, "reviews", v1.port()));
+          Sidecar two = SidecarMtlsTest.secureProxy(cp, "shop", "reviews", bootstrap(cp, "reviews", v2.port()));
+          Sidecar aClient = SidecarMtlsTest.secureProxy(cp, "a", "web", bootstrap(cp, "web", 1));
+          Sidecar bClient = SidecarMtlsTest.secureProxy(cp, "b", "web", bootstrap(cp, "web", 1))) {
+        int fromA = aClient.outboundAddress().getPort();
+        int fromB = bClient.outboundAddress().getPort();
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> ConsistentHashEndToEndTest.byUser(fromB,
+            "reviews.shop", "alice", 8).keySet().equals(java.util.Set.of("reviews-v1", "reviews-v2")));
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> ConsistentHashEndToEndTest.byUser(fromA,
+            "reviews.shop", "alice", 8).size() == 1);
+        java.util.Set<String> reached = new java.util.HashSet<>();
+        for (int u = 0; u < 12; u++) {
+          var fromAByUser = ConsistentHashEndToEndTest.byUser(fromA, "reviews.shop", "user-" + u, 6);
+          assertThat(fromAByUser).as("a's rule: one user, one instance").hasSize(1);
+          reached.addAll(fromAByUser.keySet());
+          assertThat(ConsistentHashEndToEndTest.byUser(fromB, "reviews.shop", "user-" + u, 6))
+              .as("b's client round-robins").containsOnlyKeys("reviews-v1", "reviews-v2");
+        }
+        assertThat(reached).as("a's users are spread over both instances").hasSize(2);
+        assertThat(cp.xds.registeredWorkloads().values()).extracting(w -> w.service())
+            .contains("web.a", "web.b").doesNotContain("web");
+      }
+    }
+  }
+
   static SidecarBootstrap bootstrap(ControlPlane cp, String service, int appPort) {
     return new SidecarBootstrap("127.0.0.1", cp.security.securePort().port(), service, Map.of(), appPort, 0, 0,
         "127.0.0.1", 0);

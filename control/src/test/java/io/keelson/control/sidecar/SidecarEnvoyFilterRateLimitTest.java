@@ -44,7 +44,7 @@ class SidecarEnvoyFilterRateLimitTest {
     return """
         apiVersion: networking.istio.io/v1alpha3
         kind: EnvoyFilter
-        metadata: { name: filter-ratelimit, namespace: shop }
+        metadata: { name: filter-ratelimit, namespace: default }
         spec:
           workloadSelector:
             labels: { app: product }
@@ -160,20 +160,20 @@ class SidecarEnvoyFilterRateLimitTest {
       assertThat(burst(outbound, "catalog", "/items", 3 * LIMIT)).containsOnly(200);
       assertThat(rls.requests).hasSize(asked);
 
-      assertThat(proxy(cp, "product-service").envoyFilters()).containsExactly("EnvoyFilter/shop/filter-ratelimit");
+      assertThat(proxy(cp, "product-service").envoyFilters()).containsExactly("EnvoyFilter/default/filter-ratelimit");
       assertThat(proxy(cp, "catalog").envoyFilters()).isEmpty();
       assertThat(proxy(cp, "web").envoyFilters()).isEmpty(); // its own outbound: none yet
       assertThat(proxy(cp, "product-service").types().values()).allMatch(t -> t.lastError() == null);
       String server = "http://127.0.0.1:" + cp.api.port();
       String[] status = ClientCommandsAccess.run("status", "--server", server);
-      assertThat(status[1]).contains("envoyfilter: " + product.nodeId() + " patched by EnvoyFilter/shop/filter-ratelimit")
+      assertThat(status[1]).contains("envoyfilter: " + product.nodeId() + " patched by EnvoyFilter/default/filter-ratelimit")
           .doesNotContain("envoyfilter: " + catalog.nodeId());
 
       // An outbound patch on the caller's sidecar: its route configuration adds a response header; explain says so.
       cp.store.apply(PolicyParser.parse("web.yaml", """
           apiVersion: networking.istio.io/v1alpha3
           kind: EnvoyFilter
-          metadata: { name: web-routes, namespace: shop }
+          metadata: { name: web-routes, namespace: default }
           spec:
             workloadSelector: { labels: { app: web } }
             configPatches:
@@ -188,10 +188,10 @@ class SidecarEnvoyFilterRateLimitTest {
           return "web".equals(http.send("GET /items HTTP/1.1\r\nHost: catalog\r\n\r\n").read().header("x-envoyfilter"));
         }
       });
-      assertThat(proxy(cp, "web").envoyFilters()).containsExactly("EnvoyFilter/shop/web-routes");
+      assertThat(proxy(cp, "web").envoyFilters()).containsExactly("EnvoyFilter/default/web-routes");
       String[] explain = ClientCommandsAccess.run("explain", "--from", "web", "--to", "catalog", "--path", "/items",
           "--server", server);
-      assertThat(explain[1]).contains("patched by EnvoyFilter/shop/web-routes");
+      assertThat(explain[1]).contains("patched by EnvoyFilter/default/web-routes");
 
       // An EnvoyFilter every proxy would NACK is refused by apply, naming the field.
       java.nio.file.Path bad = java.nio.file.Files.createTempFile("bad-envoyfilter", ".yaml");
@@ -207,7 +207,7 @@ class SidecarEnvoyFilterRateLimitTest {
       }
       assertThat(cp.store.current().ofType(io.keelson.control.policy.Policy.EnvoyFilter.class)).hasSize(2);
 
-      cp.store.delete("EnvoyFilter", "shop", "filter-ratelimit", false);
+      cp.store.delete("EnvoyFilter", "default", "filter-ratelimit", false);
       await().atMost(Duration.ofSeconds(15)).until(() -> status(outbound, "product-service", "/items") == 200);
       assertThat(proxy(cp, "product-service").envoyFilters()).isEmpty();
     }

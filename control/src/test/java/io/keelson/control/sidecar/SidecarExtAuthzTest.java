@@ -49,7 +49,7 @@ class SidecarExtAuthzTest {
   private static final String POLICY = """
       apiVersion: security.istio.io/v1
       kind: AuthorizationPolicy
-      metadata: { name: ext, namespace: shop }
+      metadata: { name: ext, namespace: default }
       spec:
         selector: { matchLabels: { app: product } }
         action: CUSTOM
@@ -149,7 +149,7 @@ class SidecarExtAuthzTest {
       assertThat(checked).hasSize(before).allMatch(p -> p.equals("/check/admin/x"));
       assertThat(checked).isNotEmpty();
       // The policy gone: /admin is no longer checked.
-      cp.store.delete("AuthorizationPolicy", "shop", "ext", false);
+      cp.store.delete("AuthorizationPolicy", "default", "ext", false);
       await().atMost(Duration.ofSeconds(15)).until(() -> status(outbound, "/admin/x", "") == 200);
       int after = checked.size();
       assertThat(status(outbound, "/admin/y", "")).isEqualTo(200);

@@ -47,7 +47,7 @@ class SidecarJwtTest {
       cp.store.apply(PolicyParser.parse("jwt.yaml", """
           apiVersion: security.istio.io/v1
           kind: RequestAuthentication
-          metadata: { name: idp, namespace: shop }
+          metadata: { name: idp, namespace: default }
           spec:
             jwtRules:
             - issuer: %s
@@ -55,7 +55,7 @@ class SidecarJwtTest {
           ---
           apiVersion: security.istio.io/v1
           kind: AuthorizationPolicy
-          metadata: { name: alice-only, namespace: shop }
+          metadata: { name: alice-only, namespace: default }
           spec:
             action: ALLOW
             rules:
@@ -77,7 +77,7 @@ class SidecarJwtTest {
       assertThat(status(outbound, "GET", "/items", "authorization: Bearer "
           + keys.rs256SignedBy(new TestJwts().rsa, TestJwts.claims(ISS, "alice", null)) + "\r\n")).as("forged").isEqualTo(401);
       // Removing the RequestAuthentication: tokens are no longer verified, so the principal policy denies alice too.
-      cp.store.delete("RequestAuthentication", "shop", "idp", false);
+      cp.store.delete("RequestAuthentication", "default", "idp", false);
       await().atMost(Duration.ofSeconds(15)).until(() -> status(outbound, "GET", "/items", alice) == 403);
     } finally {
       jwks.stop(0);
@@ -117,7 +117,7 @@ class SidecarJwtTest {
       cp.store.apply(PolicyParser.parse("jwt.yaml", """
           apiVersion: security.istio.io/v1
           kind: RequestAuthentication
-          metadata: { name: idp, namespace: shop }
+          metadata: { name: idp, namespace: default }
           spec:
             jwtRules:
             - issuer: %s
@@ -129,7 +129,7 @@ class SidecarJwtTest {
           ---
           apiVersion: security.istio.io/v1
           kind: AuthorizationPolicy
-          metadata: { name: signed-in, namespace: shop }
+          metadata: { name: signed-in, namespace: default }
           spec:
             action: ALLOW
             rules:

@@ -75,7 +75,7 @@ class SidecarMirrorMtlsTest {
       assertThat(shadowApp.requestLines).contains("GET /items/2 HTTP/1.1");
       assertThat(shadowApp.lastHeaders.get("host")).isEqualTo("product-service-shadow");
       // The shadow's sidecar saw the caller's verified identity: the copy came over mTLS.
-      assertThat(shadowApp.lastHeaders.get("x-forwarded-client-cert")).contains("URI=spiffe://cluster.local/ns/shop/sa/web");
+      assertThat(shadowApp.lastHeaders.get("x-forwarded-client-cert")).contains("URI=spiffe://cluster.local/ns/default/sa/web");
       var stats = web.server().stats();
       assertThat(stats.tls("cluster.product-shadow").handshake.sum()).as("mTLS handshakes to the shadow").isPositive();
       assertThat(stats.counter("cluster.product-shadow.mirror_rq_failed").sum()).isZero();

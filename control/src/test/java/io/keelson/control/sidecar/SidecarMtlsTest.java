@@ -62,7 +62,7 @@ class SidecarMtlsTest {
       spec:
         ports: [ { name: http, port: 80 } ]
       """;
-  static final String PRODUCT = "spiffe://cluster.local/ns/shop/sa/product";
+  static final String PRODUCT = "spiffe://cluster.local/ns/default/sa/product";
 
   @TempDir
   Path dir;
@@ -89,24 +89,24 @@ class SidecarMtlsTest {
       // The app behind the destination sidecar sees the caller's verified identity (Envoy's XFCC).
       try (RawHttp http = new RawHttp(outbound)) {
         RawHttp.Response r = http.send("GET /items HTTP/1.1\r\nHost: product-service\r\n"
-            + "x-forwarded-client-cert: URI=spiffe://cluster.local/ns/shop/sa/forged\r\n\r\n").read();
+            + "x-forwarded-client-cert: URI=spiffe://cluster.local/ns/default/sa/forged\r\n\r\n").read();
         assertThat(r.header("x-caller-cert")).startsWith("By=" + PRODUCT + ";Hash=")
-            .endsWith(";URI=spiffe://cluster.local/ns/shop/sa/web").doesNotContain("forged");
+            .endsWith(";URI=spiffe://cluster.local/ns/default/sa/web").doesNotContain("forged");
       }
       long handshakes = product.server().stats().tls("listener.inbound").handshake.sum();
       assertThat(handshakes).as("inbound mTLS handshakes").isPositive();
 
       MeshCa ca = cp.security.ca();
       List<X509Certificate> bundle = ca.roots();
-      CertificateSource tester = new StaticCertificateSource(svid(ca, ca.identity("shop", "tester")), bundle);
+      CertificateSource tester = new StaticCertificateSource(svid(ca, ca.identity("default", "tester")), bundle);
       // PERMISSIVE: plaintext and mTLS on the same port.
       assertThat(served(inbound, "product-service")).isEqualTo("product-v1");
-      assertThat(overMtls(inbound, tester)).startsWith("HTTP/1.1 200").contains("URI=spiffe://cluster.local/ns/shop/sa/tester");
+      assertThat(overMtls(inbound, tester)).startsWith("HTTP/1.1 200").contains("URI=spiffe://cluster.local/ns/default/sa/tester");
 
       cp.store.apply(PolicyParser.parse("strict.yaml", """
           apiVersion: security.istio.io/v1
           kind: PeerAuthentication
-          metadata: { name: default, namespace: shop }
+          metadata: { name: default, namespace: default }
           spec: { mtls: { mode: STRICT } }
           """).policies(), false);
       await().atMost(Duration.ofSeconds(15)).until(() -> !inbound(product).plaintextToo());
@@ -117,10 +117,10 @@ class SidecarMtlsTest {
       assertThat(overMtls(inbound, tester)).startsWith("HTTP/1.1 200");
       // A client certificate from another CA, an expired one, and none at all: refused.
       MeshCa other = CaLoader.load(CaOptions.selfSigned(null));
-      assertThat(overMtls(inbound, new StaticCertificateSource(svid(other, other.identity("shop", "web")), bundle)))
+      assertThat(overMtls(inbound, new StaticCertificateSource(svid(other, other.identity("default", "web")), bundle)))
           .startsWith("refused");
       MeshCa past = io.keelson.control.ca.CaTestAccess.withClock(ca, Clock.fixed(Instant.now().minus(Duration.ofDays(2)), ZoneOffset.UTC));
-      assertThat(overMtls(inbound, new StaticCertificateSource(svid(past, ca.identity("shop", "web")), bundle)))
+      assertThat(overMtls(inbound, new StaticCertificateSource(svid(past, ca.identity("default", "web")), bundle)))
           .startsWith("refused");
       assertThat(overTlsWithoutCertificate(inbound, tester)).startsWith("refused");
 
@@ -128,7 +128,7 @@ class SidecarMtlsTest {
       cp.store.apply(PolicyParser.parse("disable.yaml", """
           apiVersion: security.istio.io/v1
           kind: PeerAuthentication
-          metadata: { name: default, namespace: shop }
+          metadata: { name: default, namespace: default }
           spec: { mtls: { mode: DISABLE } }
           """).policies(), false);
       await().atMost(Duration.ofSeconds(15)).until(() -> inbound(product).tls() == null
@@ -145,7 +145,7 @@ class SidecarMtlsTest {
         Sidecar web = secureSidecar(cp, "web", "web", 1)) {
       MeshCa ca = cp.security.ca();
       // A mesh workload of service account "other", answering 200 to anyone over mTLS.
-      var other = new StaticCertificateSource(svid(ca, ca.identity("shop", "other")), ca.roots());
+      var other = new StaticCertificateSource(svid(ca, ca.identity("default", "other")), ca.roots());
       javax.net.ssl.SSLServerSocket server = (javax.net.ssl.SSLServerSocket) ((JdkSslContext) MeshTls.server(other, false,
           SslProvider.JDK)).context().getServerSocketFactory().createServerSocket(0, 50,
           java.net.InetAddress.getLoopbackAddress());
@@ -154,7 +154,7 @@ class SidecarMtlsTest {
         cp.store.apply(PolicyParser.parse("services.yaml", SERVICES).policies(), false);
         int outbound = web.outboundAddress().getPort();
         // Registered honestly as sa/other: the caller expects sa/other and is served.
-        try (var honest = register(cp, "honest", server.getLocalPort(), "spiffe://cluster.local/ns/shop/sa/other")) {
+        try (var honest = register(cp, "honest", server.getLocalPort(), "spiffe://cluster.local/ns/default/sa/other")) {
           await().atMost(Duration.ofSeconds(15)).until(() -> served(outbound, "product-service").equals("impostor"));
         }
         // Registered claiming sa/product: the caller expects sa/product, the certificate says sa/other: refused.
@@ -221,16 +221,16 @@ class SidecarMtlsTest {
       cp.store.apply(PolicyParser.parse("authz.yaml", """
           apiVersion: security.istio.io/v1
           kind: AuthorizationPolicy
-          metadata: { name: web-reads-items, namespace: shop }
+          metadata: { name: web-reads-items, namespace: default }
           spec:
             action: ALLOW
             rules:
-            - from: [ { source: { principals: [ "cluster.local/ns/shop/sa/web" ] } } ]
+            - from: [ { source: { principals: [ "cluster.local/ns/default/sa/web" ] } } ]
               to: [ { operation: { methods: [ GET ], paths: [ "/items*" ] } } ]
           ---
           apiVersion: security.istio.io/v1
           kind: AuthorizationPolicy
-          metadata: { name: no-secrets, namespace: shop }
+          metadata: { name: no-secrets, namespace: default }
           spec:
             action: DENY
             rules:
@@ -252,7 +252,7 @@ class SidecarMtlsTest {
       }
       // Another mesh identity, straight to the destination over mTLS: not the allowed principal.
       MeshCa ca = cp.security.ca();
-      CertificateSource tester = new StaticCertificateSource(svid(ca, ca.identity("shop", "tester")), ca.roots());
+      CertificateSource tester = new StaticCertificateSource(svid(ca, ca.identity("default", "tester")), ca.roots());
       assertThat(overMtls(inbound, tester)).startsWith("HTTP/1.1 403");
       assertThat(overMtls(inbound, web.identity().source())).startsWith("HTTP/1.1 200");
       // Plaintext (PERMISSIVE) has no principal: denied.
@@ -326,10 +326,10 @@ class SidecarMtlsTest {
     return secureSidecar(cp, service, serviceAccount, appPort, Map.of());
   }
 
-  /** A sidecar of {@code service} with {@code labels}, on the secure port with a join token for shop/{@code serviceAccount}. */
+  /** A sidecar of {@code service} with {@code labels}, on the secure port with a join token for default/{@code serviceAccount}. */
   static Sidecar secureSidecar(ControlPlane cp, String service, String serviceAccount, int appPort,
       Map<String, String> labels) throws Exception {
-    return secureProxy(cp, "shop", serviceAccount, new SidecarBootstrap("127.0.0.1", cp.security.securePort().port(),
+    return secureProxy(cp, "default", serviceAccount, new SidecarBootstrap("127.0.0.1", cp.security.securePort().port(),
         service, labels, appPort, 0, 0, "127.0.0.1", 0));
   }
 

@@ -52,9 +52,9 @@ class SidecarTcpAuthorizationTest {
       });
       int inbound = echo.inboundAddress().getPort();
       MeshCa ca = cp.security.ca();
-      CertificateSource web = new StaticCertificateSource(svid(ca, ca.identity("shop", "web")), ca.roots());
-      CertificateSource tester = new StaticCertificateSource(svid(ca, ca.identity("shop", "tester")), ca.roots());
-      CertificateSource blocked = new StaticCertificateSource(svid(ca, ca.identity("shop", "blocked")), ca.roots());
+      CertificateSource web = new StaticCertificateSource(svid(ca, ca.identity("default", "web")), ca.roots());
+      CertificateSource tester = new StaticCertificateSource(svid(ca, ca.identity("default", "tester")), ca.roots());
+      CertificateSource blocked = new StaticCertificateSource(svid(ca, ca.identity("default", "blocked")), ca.roots());
       assertThat(plaintext(inbound)).isEqualTo("hello world");
       // No policy yet: every mesh identity reaches the app.
       assertThat(exchange(inbound, tester)).isEqualTo("hello world");
@@ -62,22 +62,22 @@ class SidecarTcpAuthorizationTest {
       cp.store.apply(PolicyParser.parse("authz.yaml", """
           apiVersion: security.istio.io/v1
           kind: AuthorizationPolicy
-          metadata: { name: echo-callers, namespace: shop }
+          metadata: { name: echo-callers, namespace: default }
           spec:
             action: ALLOW
             rules:
-            - from: [ { source: { principals: [ "cluster.local/ns/shop/sa/web", "cluster.local/ns/shop/sa/blocked" ] } } ]
+            - from: [ { source: { principals: [ "cluster.local/ns/default/sa/web", "cluster.local/ns/default/sa/blocked" ] } } ]
             # HTTP-only: would let anyone GET over HTTP; never matches a TCP connection.
             - to: [ { operation: { methods: [ GET ] } } ]
           ---
           apiVersion: security.istio.io/v1
           kind: AuthorizationPolicy
-          metadata: { name: no-admin, namespace: shop }
+          metadata: { name: no-admin, namespace: default }
           spec:
             action: DENY
             rules:
             # On TCP the path is dropped, so the DENY covers every connection from sa/blocked.
-            - from: [ { source: { principals: [ "cluster.local/ns/shop/sa/blocked" ] } } ]
+            - from: [ { source: { principals: [ "cluster.local/ns/default/sa/blocked" ] } } ]
               to: [ { operation: { paths: [ "/admin" ] } } ]
           """).policies(), false);
       await().atMost(Duration.ofSeconds(20)).until(() -> exchange(inbound, tester).equals(CLOSED));
@@ -94,7 +94,7 @@ class SidecarTcpAuthorizationTest {
       cp.store.apply(PolicyParser.parse("strict.yaml", """
           apiVersion: security.istio.io/v1
           kind: PeerAuthentication
-          metadata: { name: default, namespace: shop }
+          metadata: { name: default, namespace: default }
           spec: { mtls: { mode: STRICT } }
           """).policies(), false);
       await().atMost(Duration.ofSeconds(20)).until(() -> !inbound(echo).plaintextToo());
@@ -116,7 +116,7 @@ class SidecarTcpAuthorizationTest {
     Path root = Files.createTempFile("root", ".pem");
     Files.writeString(root, Pem.encode(cp.security.ca().roots().getFirst()));
     root.toFile().deleteOnExit();
-    String token = cp.security.tokens().create("shop", serviceAccount, null).token();
+    String token = cp.security.tokens().create("default", serviceAccount, null).token();
     SidecarBootstrap b = new SidecarBootstrap("127.0.0.1", cp.security.securePort().port(), service, Map.of(), appPort,
         0, 0, "127.0.0.1", 0, true);
     return Sidecar.start(b, ProxyOptions.defaults().withConcurrency(1), Duration.ofMillis(500),

@@ -41,12 +41,12 @@ class SidecarTcpExtAuthzTest {
   private static final String POLICY = """
       apiVersion: security.istio.io/v1
       kind: AuthorizationPolicy
-      metadata: { name: ext, namespace: shop }
+      metadata: { name: ext, namespace: default }
       spec:
         action: CUSTOM
         provider: { name: %s }
         rules:
-        - from: [ { source: { principals: [ "cluster.local/ns/shop/sa/web", "cluster.local/ns/shop/sa/tester" ] } } ]
+        - from: [ { source: { principals: [ "cluster.local/ns/default/sa/web", "cluster.local/ns/default/sa/tester" ] } } ]
       """;
 
   @Test
@@ -57,7 +57,7 @@ class SidecarTcpExtAuthzTest {
           @Override
           public void check(CheckRequest request, StreamObserver<CheckResponse> out) {
             checks.add(request);
-            boolean allow = request.getAttributes().getSource().getPrincipal().equals("spiffe://cluster.local/ns/shop/sa/web");
+            boolean allow = request.getAttributes().getSource().getPrincipal().equals("spiffe://cluster.local/ns/default/sa/web");
             out.onNext(CheckResponse.newBuilder().setStatus(com.google.rpc.Status.newBuilder().setCode(allow ? 0 : 7)).build());
             out.onCompleted();
           }
@@ -79,9 +79,9 @@ class SidecarTcpExtAuthzTest {
       });
       int inbound = echo.inboundAddress().getPort();
       MeshCa ca = cp.security.ca();
-      CertificateSource web = new StaticCertificateSource(svid(ca, ca.identity("shop", "web")), ca.roots());
-      CertificateSource tester = new StaticCertificateSource(svid(ca, ca.identity("shop", "tester")), ca.roots());
-      CertificateSource other = new StaticCertificateSource(svid(ca, ca.identity("shop", "other")), ca.roots());
+      CertificateSource web = new StaticCertificateSource(svid(ca, ca.identity("default", "web")), ca.roots());
+      CertificateSource tester = new StaticCertificateSource(svid(ca, ca.identity("default", "tester")), ca.roots());
+      CertificateSource other = new StaticCertificateSource(svid(ca, ca.identity("default", "other")), ca.roots());
       assertThat(exchange(inbound, tester)).isEqualTo("hello world"); // no policy yet
 
       cp.store.apply(PolicyParser.parse("ext.yaml", POLICY.formatted("authz-grpc")).policies(), false);
@@ -91,9 +91,9 @@ class SidecarTcpExtAuthzTest {
       assertThat(exchange(inbound, web)).as("the authorizer allows sa/web").isEqualTo("hello world");
       assertThat(exchange(inbound, tester)).as("the authorizer denies sa/tester").isEqualTo(CLOSED);
       assertThat(checks.subList(checked, checks.size())).extracting(c -> c.getAttributes().getSource().getPrincipal())
-          .containsExactly("spiffe://cluster.local/ns/shop/sa/web", "spiffe://cluster.local/ns/shop/sa/tester");
+          .containsExactly("spiffe://cluster.local/ns/default/sa/web", "spiffe://cluster.local/ns/default/sa/tester");
       assertThat(checks.getLast().getAttributes().getDestination().getPrincipal())
-          .isEqualTo("spiffe://cluster.local/ns/shop/sa/echo");
+          .isEqualTo("spiffe://cluster.local/ns/default/sa/echo");
       // Not matched by the CUSTOM rule: never sent to the authorizer, and let through.
       assertThat(exchange(inbound, other)).isEqualTo("hello world");
       assertThat(plaintext(inbound)).isEqualTo("hello world");

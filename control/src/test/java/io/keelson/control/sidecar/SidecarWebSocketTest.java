@@ -31,7 +31,7 @@ class SidecarWebSocketTest {
           ---
           apiVersion: security.istio.io/v1
           kind: PeerAuthentication
-          metadata: { name: default, namespace: shop }
+          metadata: { name: default, namespace: default }
           spec: { mtls: { mode: STRICT } }
           """).policies(), false);
       await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> !SidecarMtlsTest.inbound(product).plaintextToo()
@@ -41,7 +41,7 @@ class SidecarWebSocketTest {
       assertThat(JdkWebSocketClient.run(web.outboundAddress().getPort(), "product-service"))
           .containsExactly("open", "text echo:hello", "binary equal", "closed 1000", "exit 0");
       assertThat(app.handshakes.poll(10, TimeUnit.SECONDS).headers().get("x-forwarded-client-cert"))
-          .as("it came over mTLS from the caller's sidecar").contains("URI=spiffe://cluster.local/ns/shop/sa/web");
+          .as("it came over mTLS from the caller's sidecar").contains("URI=spiffe://cluster.local/ns/default/sa/web");
       assertThat(product.server().stats().tls("listener.inbound").handshake.sum()).isPositive();
       await().atMost(Duration.ofSeconds(10)).until(() -> app.open.get() == 0);
     }
@@ -61,7 +61,7 @@ class SidecarWebSocketTest {
           ---
           apiVersion: security.istio.io/v1
           kind: PeerAuthentication
-          metadata: { name: default, namespace: shop }
+          metadata: { name: default, namespace: default }
           spec: { mtls: { mode: STRICT } }
           ---
           apiVersion: networking.istio.io/v1

@@ -126,9 +126,9 @@ class SourceMatchEndToEndTest {
         assertThat(served(http, "shop.example.com")).as("at the gateway").isEqualTo("product-v2");
         assertThat(served(outbound, "product-service")).as("in the mesh").isEqualTo("product-v1");
       }
-      // sourceNamespace: the gateway's workload namespace is its join token's (istio-system), the client's is shop.
+      // sourceNamespace: the gateway's workload namespace is its join token's (istio-system), the client's is default.
       assertThat(served(http, "shop.example.com", "/ns/a")).as("the gateway, of istio-system").isEqualTo("product-v2");
-      assertThat(served(outbound, "product-service", "/ns/a")).as("a client of shop").isEqualTo("product-v1");
+      assertThat(served(outbound, "product-service", "/ns/a")).as("a client of default").isEqualTo("product-v1");
     }
   }
 

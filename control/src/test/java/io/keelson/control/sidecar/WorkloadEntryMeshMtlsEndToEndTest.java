@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
  * another service account makes the caller refuse the VM's certificate (SAN mismatch) while the plain one still serves.
  */
 class WorkloadEntryMeshMtlsEndToEndTest {
-  private static final String WEB = "spiffe://cluster.local/ns/shop/sa/web";
+  private static final String WEB = "spiffe://cluster.local/ns/default/sa/web";
   private static final String VM = "spiffe://cluster.local/ns/shop/sa/vm";
 
   /** The caller's Service {@code caller} and ServiceEntry {@code api.vm.test} selecting WorkloadEntries {@code app: api}. */
@@ -76,7 +76,10 @@ class WorkloadEntryMeshMtlsEndToEndTest {
             CaOptions.selfSigned(null), 0));
         SampleService vmApp = new SampleService("api", "vm").start("127.0.0.1", 0);
         SampleService plain = new SampleService("api", "plain").start("127.0.0.1", 0);
-        Sidecar vm = SidecarMtlsTest.secureSidecar(cp, "api-vm", "vm", vmApp.port());
+        // The VM's sidecar: shop/vm, the WorkloadEntry's namespace and account (no Service of its own: it serves
+        // nothing as a registry workload, and is reached through the entry).
+        Sidecar vm = SidecarMtlsTest.secureProxy(cp, "shop", "vm", new SidecarBootstrap("127.0.0.1",
+            cp.security.securePort().port(), "api-vm", Map.of(), vmApp.port(), 0, 0, "127.0.0.1", 0));
         Sidecar web = SidecarMtlsTest.secureSidecar(cp, "web", "web", 1)) {
       int vmInbound = vm.inboundAddress().getPort();
       cp.store.apply(PolicyParser.parse("vm.yaml", entries(vmInbound, "vm", plain.port())).policies(), false);

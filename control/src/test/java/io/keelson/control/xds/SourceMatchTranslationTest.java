@@ -336,11 +336,12 @@ class SourceMatchTranslationTest {
     return Value.newBuilder().setStructValue(s).build();
   }
 
-  private static Value str(String s) {
+  static Value str(String s) {
     return Value.newBuilder().setStringValue(s).build();
   }
 
-  private static XdsClient client(XdsServer xds, Node node) {
+  /** A data-plane xDS client of {@code node} to {@code xds}'s plaintext port. */
+  static XdsClient client(XdsServer xds, Node node) {
     return XdsClient.start(XdsClientConfig.of("127.0.0.1", xds.port(), false, node)
         .withBackoff(Duration.ofMillis(50), Duration.ofMillis(500)), s -> { });
   }

@@ -5,6 +5,7 @@ import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import com.google.protobuf.util.JsonFormat;
 import io.keelson.control.policy.Policy;
+import io.keelson.control.policy.ServiceNames;
 import io.keelson.control.xds.XdsServer;
 import java.time.Duration;
 import java.util.HashMap;
@@ -46,6 +47,7 @@ public final class EtcdWorkloadRegistry implements XdsServer.Registrations, Auto
   private boolean failing;
   // Watch thread only.
   private Map<String, Policy.Workload> peers = Map.of();
+  private java.util.Set<String> dropped = java.util.Set.of(); // key@revision of refused records, warned once
 
   /** @param replicaId this replica's name in the key layout (unique among the replicas) */
   public EtcdWorkloadRegistry(EtcdClient client, String prefix, String replicaId, Duration ttl, XdsServer xds) {
@@ -152,6 +154,7 @@ public final class EtcdWorkloadRegistry implements XdsServer.Registrations, Auto
   /** The workloads the other replicas registered, from the watched prefix. */
   void onSnapshot(Map<String, EtcdClient.KeyValue> kvs, long revision) {
     Map<String, Policy.Workload> next = new TreeMap<>();
+    java.util.Set<String> refused = new java.util.HashSet<>();
     for (EtcdClient.KeyValue kv : kvs.values()) {
       if (!kv.key().startsWith(workloads) || kv.key().startsWith(mine)) {
         continue;
@@ -159,6 +162,14 @@ public final class EtcdWorkloadRegistry implements XdsServer.Registrations, Auto
       String node = kv.key().substring(kv.key().lastIndexOf('/') + 1);
       try {
         Policy.Workload w = workload(kv.value());
+        String problem = registrationProblem(w, EtcdClient.parse(kv.value()).containsFields("namespace"));
+        if (problem != null) {
+          if (refused.add(kv.key() + "@" + kv.modRevision()) && !dropped.contains(kv.key() + "@" + kv.modRevision())) {
+            LOG.warn("etcd key {} (revision {}): workload registration dropped: {}", kv.key(), kv.modRevision(),
+                problem);
+          }
+          continue;
+        }
         Policy.Workload old = peers.get(node);
         next.put(node, w.equals(old) ? old : w); // same instance: its translation is reused
       } catch (EtcdException | RuntimeException e) {
@@ -166,6 +177,7 @@ public final class EtcdWorkloadRegistry implements XdsServer.Registrations, Auto
             e.getMessage());
       }
     }
+    dropped = refused; // only those still there: a record rewritten or gone is not remembered
     if (!next.equals(peers)) {
       peers = next;
       xds.setPeerWorkloads(next);
@@ -179,6 +191,7 @@ public final class EtcdWorkloadRegistry implements XdsServer.Registrations, Auto
         .putFields("nodeId", Value.newBuilder().setStringValue(nodeId).build())
         .putFields("name", Value.newBuilder().setStringValue(w.name()).build())
         .putFields("service", Value.newBuilder().setStringValue(w.service()).build())
+        .putFields("namespace", Value.newBuilder().setStringValue(ServiceNames.namespace(w.meta())).build())
         .putFields("address", Value.newBuilder().setStringValue(w.address()).build())
         .putFields("port", Value.newBuilder().setNumberValue(w.port()).build())
         .putFields("labels", Value.newBuilder().setStructValue(labels).build())
@@ -200,10 +213,32 @@ public final class EtcdWorkloadRegistry implements XdsServer.Registrations, Auto
     if (node.isEmpty() || EtcdClient.string(s, "service").isEmpty() || port <= 0 || port > 65535) {
       throw new EtcdException("expected nodeId, service and port (1-65535) in " + json);
     }
+    String namespace = EtcdClient.string(s, "namespace"); // "": written by a replica before namespaces were recorded
     Policy.Meta meta = new Policy.Meta("keelson.io/v1alpha1", "Workload", EtcdClient.string(s, "name"),
-        "xds-node:" + node, "");
+        "xds-node:" + node, "", namespace.equals(ServiceNames.DEFAULT_NAMESPACE) ? "" : namespace);
     return new Policy.Workload(meta, EtcdClient.string(s, "service"), EtcdClient.string(s, "address"), (int) port,
         Map.copyOf(labels));
+  }
+
+  /**
+   * Why a registration read from etcd must not be served, or null: a sidecar is an endpoint of its own namespace's
+   * Service only, so its service key must be its namespace's ({@code reviews.shop} for namespace shop). A record
+   * without its namespace (written by an older replica, which let a sidecar of another namespace join namespace
+   * default's Service of that name) cannot be checked and is dropped: that replica's sidecars are shared again once it
+   * runs this version and they register again.
+   */
+  static String registrationProblem(Policy.Workload w, boolean recordsNamespace) {
+    if (!recordsNamespace) {
+      return "it records no namespace (written by an older replica, which let a sidecar of another namespace register"
+          + " to namespace default's Service '" + w.service() + "'), so it cannot be checked; upgrade that replica and"
+          + " its sidecars register again";
+    }
+    String namespace = ServiceNames.namespace(w.meta());
+    String name = w.service().indexOf('.') < 0 ? w.service() : w.service().substring(0, w.service().indexOf('.'));
+    String expected = ServiceNames.key(name, namespace);
+    return expected.equals(w.service()) ? null : "a sidecar of namespace " + namespace + " registered to service '"
+        + w.service() + "', which is not of its namespace (expected '" + expected + "'): a sidecar is an endpoint of"
+        + " its own namespace's Service only";
   }
 
   /** Stops keeping the lease alive without revoking it: as if this replica died (tests). */

@@ -144,6 +144,29 @@ class EtcdReplicasEndToEndTest {
     await().atMost(WAIT).ignoreExceptions().until(() -> "registered-at-a".equals(proxyOnB.upstream("product-service")));
   }
 
+  /**
+   * A registration another replica wrote is checked as it is read: one recording a namespace whose service key is not
+   * of it (a sidecar of shop in default's product-service), or one written without a namespace by an older replica
+   * (which let sidecars of other namespaces fall back to default's Service), is dropped; its own namespace's is kept.
+   */
+  @Test
+  void registrationsOfAnotherNamespacesServiceOrWithoutANamespaceAreDroppedAtLoad() throws Exception {
+    ControlPlane b = replica(15001);
+    apply(b, SERVICE);
+    EtcdClient hand = new EtcdClient(etcd.endpoints(), Duration.ofSeconds(2));
+    String replica = options().prefix() + "workloads/old-replica/";
+    String record = "{\"nodeId\":\"%s\",\"name\":\"sidecar.%1$s\",\"service\":\"%s\",\"address\":\"127.0.0.1\","
+        + "\"port\":%d,\"labels\":{}%s}";
+    hand.put(replica + "legacy", record.formatted("legacy", "product-service", 9001, ""), 0);
+    hand.put(replica + "intruder", record.formatted("intruder", "product-service", 9002, ",\"namespace\":\"shop\""), 0);
+    hand.put(replica + "own", record.formatted("own", "product-service", 9003, ",\"namespace\":\"default\""), 0);
+    hand.put(replica + "shop-own", record.formatted("shop-own", "product-service.shop", 9004,
+        ",\"namespace\":\"shop\""), 0);
+    await().atMost(WAIT).until(() -> b.xds.peerWorkloads().containsKey("own"));
+    assertThat(b.xds.peerWorkloads()).containsOnlyKeys("own", "shop-own");
+    assertThat(b.xds.peerWorkloads().get("shop-own").service()).isEqualTo("product-service.shop");
+  }
+
   @Test
   void aReplicaWhoseLeaseWasLostRegistersItsWorkloadsAgain() throws Exception {
     ControlPlane a = replica(15001);
