@@ -110,6 +110,34 @@ class ClientNamespaceDestinationRuleTest {
   }
 
   @Test
+  void aRuleNotExportedToTheClientsNamespaceIsSkippedForTheNextInIstiodsOrder() throws Exception {
+    // shop's rule is exported to shop only: b's clients (no rule of their own) fall through to the root's, as istiod
+    // looks rules up among those visible to the client; shop's own clients keep shop's.
+    PolicySet state = state(MESH.replace("""
+        metadata: { name: reviews, namespace: shop }
+        spec:
+          host: reviews
+        """, """
+        metadata: { name: reviews, namespace: shop }
+        spec:
+          exportTo: [ "." ]
+          host: reviews
+        """));
+    SourceViews views = new SourceViews();
+    views.changed(state, ROOT);
+    PolicySet forB = views.view(views.signature(java.util.Map.of(), "b"), java.util.Map.of(), "b");
+    PolicySet forShop = views.view(views.signature(java.util.Map.of(), "shop"), java.util.Map.of(), "shop");
+    MeshTranslator t = new MeshTranslator(15001, false);
+    assertThat(clusterNames(t.translate(forB, List.of()))).contains("reviews.shop|from-root")
+        .doesNotContain("reviews.shop|from-shop", "reviews.shop|from-a");
+    assertThat(clusterNames(t.translate(forShop, List.of()))).contains("reviews.shop|from-shop")
+        .doesNotContain("reviews.shop|from-root");
+    PolicySet seenByB = SourceViews.seen(state, java.util.Map.of(), "b", ExportVisibility.Defaults.PUBLIC, ROOT);
+    assertThat(clusterNames(t.translate(seenByB, List.of()))).as("the dry run's stateless view agrees")
+        .contains("reviews.shop|from-root").doesNotContain("reviews.shop|from-shop");
+  }
+
+  @Test
   void twoRulesForOneHostInOneNamespaceAreRefusedInTwoNamespacesAccepted() throws Exception {
     assertThat(state(MESH).ofType(io.keelson.control.policy.Policy.DestinationRule.class)).hasSize(3);
     assertThatThrownBy(() -> state(MESH + """
