@@ -33,6 +33,9 @@ import java.util.List;
  *                       one ({@link EndpointConfig#transportSocket}); {@link #tls(EndpointConfig)} picks an endpoint's
  * @param peerExchangeProtocol the ALPN protocol of the cluster's {@code envoy.filters.network.upstream.metadata_exchange}
  *                    filter (Istio's TCP metadata exchange on its tcp_proxy connections), or null for none
+ * @param dns            for a STRICT_DNS or LOGICAL_DNS cluster: how its host names are resolved in the background
+ *                       ({@code io.keelson.dataplane.discovery.DnsClusters}; the serving config carries the resolved
+ *                       IP addresses as its endpoints); null for every other cluster
  * @param extraSourceAddress upstream_bind_config.extra_source_addresses[0].address (port 0), of the other IP family than
  *                       {@code sourceAddress}: connections to an endpoint of its family bind it instead
  *                       ({@link #sourceAddress(java.net.InetSocketAddress)}); null for none
@@ -57,7 +60,8 @@ public record ClusterConfig(
     int proxyProtocolVersion,
     List<TransportSocketMatch> transportSocketMatches,
     java.net.InetSocketAddress extraSourceAddress,
-    String peerExchangeProtocol) {
+    String peerExchangeProtocol,
+    DnsResolution dns) {
 
   /** Envoy's default upstream idle timeout. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
@@ -85,6 +89,25 @@ public record ClusterConfig(
       throw new IllegalArgumentException("extraSourceAddress " + extraSourceAddress
           + " needs a sourceAddress of the other IP family; sourceAddress " + sourceAddress);
     }
+  }
+
+  /** A cluster whose endpoints are not resolved by DNS. */
+  public ClusterConfig(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints,
+      CircuitBreakerConfig circuitBreakers, OutlierDetectionConfig outlierDetection, Duration idleTimeout,
+      Duration maxConnectionDuration, Http2Options http2, HealthCheckConfig healthCheck, LbOptions lb, ClientTls tls,
+      OriginalDstConfig originalDst, java.net.InetSocketAddress sourceAddress, int maxRequestsPerConnection,
+      TcpKeepalive tcpKeepalive, int proxyProtocolVersion, List<TransportSocketMatch> transportSocketMatches,
+      java.net.InetSocketAddress extraSourceAddress, String peerExchangeProtocol) {
+    this(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout, maxConnectionDuration,
+        http2, healthCheck, lb, tls, originalDst, sourceAddress, maxRequestsPerConnection, tcpKeepalive,
+        proxyProtocolVersion, transportSocketMatches, extraSourceAddress, peerExchangeProtocol, null);
+  }
+
+  /** This cluster with {@code endpoints} in place of its own (a DNS cluster's resolved addresses). */
+  public ClusterConfig withEndpoints(List<EndpointConfig> endpoints) {
+    return new ClusterConfig(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout,
+        maxConnectionDuration, http2, healthCheck, lb, tls, originalDst, sourceAddress, maxRequestsPerConnection,
+        tcpKeepalive, proxyProtocolVersion, transportSocketMatches, extraSourceAddress, peerExchangeProtocol, dns);
   }
 
   /** A cluster with at most one upstream source address. */
@@ -197,7 +220,8 @@ public record ClusterConfig(
         .proxyProtocolVersion(proxyProtocolVersion)
         .transportSocketMatches(transportSocketMatches)
         .extraSourceAddress(extraSourceAddress)
-        .peerExchangeProtocol(peerExchangeProtocol);
+        .peerExchangeProtocol(peerExchangeProtocol)
+        .dns(dns);
   }
 
   /**
@@ -225,6 +249,7 @@ public record ClusterConfig(
     private List<TransportSocketMatch> transportSocketMatches = List.of();
     private java.net.InetSocketAddress extraSourceAddress;
     private String peerExchangeProtocol;
+    private DnsResolution dns;
 
     private Builder(String name, LbPolicy lbPolicy, Duration connectTimeout, List<EndpointConfig> endpoints) {
       this.name = name;
@@ -293,6 +318,11 @@ public record ClusterConfig(
       return this;
     }
 
+    public Builder dns(DnsResolution dns) {
+      this.dns = dns;
+      return this;
+    }
+
     public Builder peerExchangeProtocol(String protocol) {
       this.peerExchangeProtocol = protocol;
       return this;
@@ -321,7 +351,7 @@ public record ClusterConfig(
     public ClusterConfig build() {
       return new ClusterConfig(name, lbPolicy, connectTimeout, endpoints, circuitBreakers, outlierDetection, idleTimeout,
           maxConnectionDuration, http2, healthCheck, lb, tls, originalDst, sourceAddress, maxRequestsPerConnection,
-          tcpKeepalive, proxyProtocolVersion, transportSocketMatches, extraSourceAddress, peerExchangeProtocol);
+          tcpKeepalive, proxyProtocolVersion, transportSocketMatches, extraSourceAddress, peerExchangeProtocol, dns);
     }
   }
 

@@ -30,6 +30,38 @@ public record EndpointConfig(String host, int port, int weight, String locality,
     this(host, port, weight, locality, localityWeight, 0);
   }
 
+  /** This endpoint at {@code ip} (a DNS cluster's resolved address), all else kept. */
+  public EndpointConfig withHost(String ip) {
+    return new EndpointConfig(ip, port, weight, locality, localityWeight, priority, transportSocket);
+  }
+
+  /**
+   * The address connections to this endpoint go to. The host must be an IP literal: a DNS cluster's names are resolved
+   * in the background (io.keelson.dataplane.discovery), never by connection code, where a lookup would block an event
+   * loop; a host name here is a bug and throws {@link IllegalStateException}.
+   */
+  public java.net.InetSocketAddress socketAddress() {
+    java.net.InetSocketAddress a = literal(host, port);
+    if (a == null) {
+      throw new IllegalStateException("endpoint " + this + " is a host name; DNS clusters reach connection code"
+          + " resolved (io.keelson.dataplane.discovery.DnsClusters)");
+    }
+    return a;
+  }
+
+  /** {@code host}'s address if it is an IP literal (no lookup), else null. */
+  public static java.net.InetSocketAddress literal(String host, int port) {
+    byte[] ip = io.netty.util.NetUtil.createByteArrayFromIpAddressString(host);
+    if (ip == null) {
+      return null;
+    }
+    try {
+      return new java.net.InetSocketAddress(java.net.InetAddress.getByAddress(ip), port);
+    } catch (java.net.UnknownHostException e) {
+      throw new IllegalStateException("an IP literal of " + ip.length + " bytes", e); // 4 or 16: cannot happen
+    }
+  }
+
   /** This endpoint at priority 0 (a priority level's own balancer sees its endpoints so). */
   public EndpointConfig atPriorityZero() {
     return priority == 0 ? this : new EndpointConfig(host, port, weight, locality, localityWeight, 0, transportSocket);

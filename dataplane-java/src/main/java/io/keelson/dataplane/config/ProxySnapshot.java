@@ -58,6 +58,11 @@ public record ProxySnapshot(
         : listeners.stream().filter(l -> !quicListeners.containsKey(l.name())).toList();
   }
 
+  /** This snapshot with {@code clusters} in place of its own (a DNS cluster's resolved endpoints). */
+  public ProxySnapshot withClusters(Map<String, ClusterConfig> clusters) {
+    return new ProxySnapshot(version, listeners, clusters, configDump, warnings, names, udpListeners, quicListeners);
+  }
+
   public ClusterConfig cluster(String name) {
     return clusters.get(name);
   }

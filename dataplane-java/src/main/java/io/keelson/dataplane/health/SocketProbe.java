@@ -45,7 +45,7 @@ final class SocketProbe implements Probe {
   @Override
   public void probe(EndpointConfig endpoint, Consumer<Boolean> done) {
     Attempt attempt = new Attempt(done);
-    var address = new java.net.InetSocketAddress(endpoint.host(), endpoint.port());
+    var address = endpoint.socketAddress();
     Bootstrap b = transport.bindSource(new Bootstrap()
         .group(loop)
         .channel(transport.clientChannel())

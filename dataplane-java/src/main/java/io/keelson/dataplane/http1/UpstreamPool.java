@@ -58,7 +58,7 @@ final class UpstreamPool {
 
     Endpoint(EndpointConfig config) {
       this.config = config;
-      this.address = new InetSocketAddress(config.host(), config.port());
+      this.address = config.socketAddress();
     }
   }
 

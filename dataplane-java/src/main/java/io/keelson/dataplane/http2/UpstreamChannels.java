@@ -135,7 +135,7 @@ final class UpstreamChannels {
     }
     UpstreamRelay relay = new UpstreamRelay(owner);
     relay.breaker = breaker;
-    var address = new InetSocketAddress(endpoint.host(), endpoint.port());
+    var address = endpoint.socketAddress();
     ChannelFuture f = connect(bootstrap(loop, cluster, address)
         .attr(ENDPOINT, key)
         .handler(new ChannelInitializer<Channel>() {
@@ -237,7 +237,7 @@ final class UpstreamChannels {
       }
     };
     list.add(c);
-    var address = new InetSocketAddress(endpoint.host(), endpoint.port());
+    var address = endpoint.socketAddress();
     Channel parent = c.connect(bootstrap(loop, cluster, address), address,
         (b, to) -> connect(b, to, endpoint, cluster));
     parent.closeFuture().addListener(x -> {
@@ -253,7 +253,7 @@ final class UpstreamChannels {
    * input-shutdown event). The connection's {@code max_connections} slot is the caller's to take and give back.
    */
   ChannelFuture openTcp(EventLoop loop, EndpointConfig endpoint, ServingCluster cluster, ChannelHandler handler) {
-    var address = new InetSocketAddress(endpoint.host(), endpoint.port());
+    var address = endpoint.socketAddress();
     return connect(bootstrap(loop, cluster, address).option(ChannelOption.ALLOW_HALF_CLOSURE, true).handler(handler),
         address, endpoint, cluster);
   }

@@ -10,6 +10,7 @@ import io.keelson.dataplane.route.RouteTable;
 import io.keelson.dataplane.stats.StatsRegistry;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * A {@link ProxySnapshot} compiled for serving: route tables compiled, counters resolved, so the hot
@@ -49,6 +50,17 @@ public final class ServingSnapshot {
    * is served as {@code previous} served it. Never waits for a health check.
    */
   public static ServingSnapshot compile(ProxySnapshot config, StatsRegistry stats, HealthCheckService health, ServingSnapshot previous) {
+    return compile(config, stats, health, previous, NOT_RESOLVING);
+  }
+
+  private static final Predicate<String> NOT_RESOLVING = name -> false;
+
+  /**
+   * As above, where a cluster {@code resolving} names (a DNS cluster before its first answer) warms too, as Envoy
+   * keeps it out of service until its first resolution completes.
+   */
+  public static ServingSnapshot compile(ProxySnapshot config, StatsRegistry stats, HealthCheckService health,
+      ServingSnapshot previous, Predicate<String> resolving) {
     Map<String, ServingCluster> clusters = new HashMap<>();
     Map<String, ServingCluster> warming = new HashMap<>();
     long now = System.nanoTime();
@@ -58,7 +70,7 @@ public final class ServingSnapshot {
       var resilience = stats.resilience().forCluster(c, clusterStats);
       var compiled = new ServingCluster(c, clusterStats, resilience,
           health == null ? null : health.forCluster(c, resilience), addedAt(c, before, now));
-      if (health != null && health.warming(c.name())) {
+      if (health != null && health.warming(c.name()) || resolving.test(c.name())) {
         warming.put(c.name(), compiled);
         if (before != null) {
           clusters.put(c.name(), before);
@@ -86,13 +98,18 @@ public final class ServingSnapshot {
    * Pure: safe to retry in a compare-and-set loop.
    */
   public ServingSnapshot activateWarmed(HealthCheckService health) {
+    return activateWarmed(health, NOT_RESOLVING);
+  }
+
+  /** As above, where the clusters {@code resolving} names are still warming too. */
+  public ServingSnapshot activateWarmed(HealthCheckService health, Predicate<String> resolving) {
     if (warming.isEmpty()) {
       return this;
     }
     Map<String, ServingCluster> live = null;
     Map<String, ServingCluster> still = new HashMap<>();
     for (Map.Entry<String, ServingCluster> e : warming.entrySet()) {
-      if (health.warming(e.getKey())) {
+      if (health.warming(e.getKey()) || resolving.test(e.getKey())) {
         still.put(e.getKey(), e.getValue());
       } else {
         if (live == null) {

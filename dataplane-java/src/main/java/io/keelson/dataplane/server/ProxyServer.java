@@ -50,6 +50,8 @@ public final class ProxyServer implements AutoCloseable {
   private final StatsRegistry stats = new StatsRegistry();
   private final RoutingPipelines pipelines;
   private final HealthCheckService health;
+  /** STRICT_DNS / LOGICAL_DNS clusters resolved in the background; their answers reach the snapshot as EDS updates. */
+  private final io.keelson.dataplane.discovery.DnsClusters dns;
   private final ProxyContext context;
   private final TcpProxyContext tcpContext;
   private final EventLoopGroup workers;
@@ -63,6 +65,7 @@ public final class ProxyServer implements AutoCloseable {
   private AdminServer admin;
   private boolean started; // guarded by this
   private volatile boolean closed;
+  private boolean constructed; // guarded by this: DNS answers wait for the fields they update
   private volatile boolean listening; // at least one listener bound; written under this
   private boolean drainDeadlineSet; // /drain_listeners scheduled its close at the drain time; guarded by this
   /** The xDS client feeding this proxy, or null (a static bootstrap): initialization waits for its first config. */
@@ -72,15 +75,16 @@ public final class ProxyServer implements AutoCloseable {
     this.options = options;
     this.pipelines = new RoutingPipelines(options.pipeline(), options.ringSize());
     this.health = new HealthCheckService(options.transport(), stats);
-    ServingSnapshot first = ServingSnapshot.compile(snapshot, stats, health);
+    this.dns = new io.keelson.dataplane.discovery.DnsClusters(stats, this::refreshDnsClusters);
+    ServingSnapshot first = ServingSnapshot.compile(dns.reconcile(snapshot), stats, health, null, dns::warming);
     if (!first.warmingClusters().isEmpty()) {
       health.awaitWarm(); // start-up, as Envoy's initialization: the first requests see checked endpoints
-      first = first.activateWarmed(health);
+      first = first.activateWarmed(health, dns::warming);
     }
     this.context = new ProxyContext(first, pipelines, options.transport(), stats);
     // Later snapshots never wait (install runs on the xDS thread): a cluster that finishes warming joins
     // whatever snapshot is current then, so an older config is never put back.
-    health.onClusterWarm(() -> context.updateSnapshot(s -> s.activateWarmed(health)));
+    health.onClusterWarm(() -> context.updateSnapshot(s -> s.activateWarmed(health, dns::warming)));
     this.workers = options.transport().newGroup(options.concurrency(), "keelson-worker");
     this.tcpContext = new TcpProxyContext(context::snapshot, options.transport(), stats, context::tlsOffload,
         context::accessLogService, io.keelson.dataplane.http2.Http2ServerSupport.calls(context));
@@ -89,6 +93,10 @@ public final class ProxyServer implements AutoCloseable {
         context::snapshot, tcpContext::accessLogger);
     this.quicListeners = new QuicListeners(workers, options.transport(), context, options.drainTime());
     stats.server().lifecycle(() -> state().code());
+    synchronized (this) {
+      constructed = true;
+    }
+    refreshDnsClusters(); // a lookup that finished while this was being built
   }
 
   private ServerBootstrap bootstrap() {
@@ -313,7 +321,8 @@ public final class ProxyServer implements AutoCloseable {
    * close) only the snapshot is swapped.
    */
   public synchronized void install(ProxySnapshot snapshot) throws ConfigException {
-    ServingSnapshot compiled = ServingSnapshot.compile(snapshot, stats, health, context.snapshot());
+    ServingSnapshot compiled = ServingSnapshot.compile(dns.reconcile(snapshot), stats, health, context.snapshot(),
+        dns::warming);
     if (!started || closed || context.draining()) {
       swapIn(compiled);
       return;
@@ -359,11 +368,29 @@ public final class ProxyServer implements AutoCloseable {
    * either here or in that swap, never in an older snapshot.
    */
   private void swapIn(ServingSnapshot compiled) {
-    context.updateSnapshot(current -> compiled.activateWarmed(health));
+    context.updateSnapshot(current -> compiled.activateWarmed(health, dns::warming));
     var logs = context.accessLogServiceIfStarted();
     if (logs != null) { // the loggers of tcp_proxy and udp_proxy lists no listener has now: their files close
       logs.retainShared(TcpProxyContext.accessLogLists(compiled.config()));
     }
+  }
+
+  /**
+   * A DNS cluster's answer changed or its first lookup finished (on a lookup thread): the snapshot in effect is
+   * compiled again with the clusters' latest addresses, as an EDS update would be, and swapped in; listeners stay.
+   */
+  private synchronized void refreshDnsClusters() {
+    if (closed || !constructed) {
+      return;
+    }
+    ServingSnapshot current = context.snapshot();
+    ProxySnapshot resolved = dns.resolved(current.config());
+    if (resolved == current.config()) { // a first lookup that failed: the cluster goes in service without hosts
+      context.updateSnapshot(s -> s.activateWarmed(health, dns::warming));
+      return;
+    }
+    swapIn(ServingSnapshot.compile(resolved, stats, health, current, dns::warming));
+    udpListeners.endSessionsOfRemovedHosts();
   }
 
   public ServingSnapshot snapshot() {
@@ -468,6 +495,7 @@ public final class ProxyServer implements AutoCloseable {
     workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS);
     pipelines.close();
     health.close();
+    dns.close();
     context.closeSpanExports();
     if (context.accessLogServiceIfStarted() != null) {
       context.accessLogServiceIfStarted().close();

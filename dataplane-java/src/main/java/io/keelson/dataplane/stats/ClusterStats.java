@@ -17,6 +17,10 @@ public final class ClusterStats {
   public final LongAdder cxConnectTimeout = new LongAdder();
   public final LongAdder rqResetBeforeResponse = new LongAdder();
   public final LongAdder noHealthyUpstream = new LongAdder();
+  /** update_attempt / update_success / update_failure: a DNS cluster's lookups (each refresh of every host name). */
+  public final LongAdder updateAttempt = new LongAdder();
+  public final LongAdder updateSuccess = new LongAdder();
+  public final LongAdder updateFailure = new LongAdder();
   // ---- circuit breakers, retries, outlier detection (Envoy's names in the comments)
   /** upstream_rq_pending_overflow: max_pending_requests or max_requests reached. */
   public final LongAdder rqPendingOverflow = new LongAdder();

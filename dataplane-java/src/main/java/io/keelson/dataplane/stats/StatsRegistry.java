@@ -217,6 +217,9 @@ public final class StatsRegistry {
       out.put(p + "upstream_cx_connect_timeout", s.cxConnectTimeout.sum());
       out.put(p + "upstream_rq_reset_before_response", s.rqResetBeforeResponse.sum());
       out.put(p + "upstream_rq_no_healthy_upstream", s.noHealthyUpstream.sum());
+      out.put(p + "update_attempt", s.updateAttempt.sum());
+      out.put(p + "update_success", s.updateSuccess.sum());
+      out.put(p + "update_failure", s.updateFailure.sum());
       for (int c = 1; c <= 5; c++) {
         out.put(p + "upstream_rq_" + c + "xx", s.responses(c));
       }
@@ -293,6 +296,9 @@ public final class StatsRegistry {
     clusterCounter(w, "envoy_cluster_upstream_cx_active", "gauge", s -> s.cxActive.sum());
     clusterCounter(w, "envoy_cluster_upstream_cx_connect_fail", "counter", s -> s.cxConnectFail.sum());
     clusterCounter(w, "envoy_cluster_upstream_cx_connect_timeout", "counter", s -> s.cxConnectTimeout.sum());
+    clusterCounter(w, "envoy_cluster_update_attempt", "counter", s -> s.updateAttempt.sum());
+    clusterCounter(w, "envoy_cluster_update_success", "counter", s -> s.updateSuccess.sum());
+    clusterCounter(w, "envoy_cluster_update_failure", "counter", s -> s.updateFailure.sum());
     clusterCounter(w, "envoy_cluster_upstream_rq_reset_before_response", "counter", s -> s.rqResetBeforeResponse.sum());
     clusterCounter(w, "envoy_cluster_upstream_rq_no_healthy_upstream", "counter", s -> s.noHealthyUpstream.sum());
     w.type("envoy_cluster_upstream_rq_xx", "counter");

@@ -302,7 +302,7 @@ final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     lb.onRequestStart(index);
     cluster.stats().cxTotal.increment();
     var tls = cluster.config().tls(endpoint);
-    InetSocketAddress address = new InetSocketAddress(endpoint.host(), endpoint.port());
+    InetSocketAddress address = endpoint.socketAddress();
     long timeoutMs = Math.max(1, cluster.config().connectTimeout().toMillis());
     ChannelFuture f = context.transport().upstream(new Bootstrap()
         .group(down.eventLoop())

@@ -37,8 +37,6 @@ public final class UdpListeners {
   private final Supplier<ServingSnapshot> snapshots;
   private final Function<List<AccessLogConfig>, AccessLogger> accessLoggers;
   private final Map<String, Bound> bound = new LinkedHashMap<>();
-  /** Looks DNS clusters' host names up for new sessions, off the event loops; shared by every listener. */
-  private final HostNameResolver resolver = new HostNameResolver();
 
   public UdpListeners(EventLoopGroup workers, Transport transport, StatsRegistry stats,
       Supplier<ServingSnapshot> snapshots, Function<List<AccessLogConfig>, AccessLogger> accessLoggers) {
@@ -105,7 +103,7 @@ public final class UdpListeners {
 
   private Bound bind(UdpListenerConfig l, int port) throws InterruptedException {
     UdpProxyListener handler = new UdpProxyListener(l, snapshots, transport, stats,
-        accessLoggers.apply(l.accessLogs()), resolver);
+        accessLoggers.apply(l.accessLogs()));
     Channel channel = new Bootstrap().group(workers).channel(transport.datagramChannel())
         .option(ChannelOption.SO_REUSEADDR, true)
         .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(l.downstreamMaxRxDatagramSize()))

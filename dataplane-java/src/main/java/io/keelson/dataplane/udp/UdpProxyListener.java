@@ -41,13 +41,12 @@ final class UdpProxyListener extends SimpleChannelInboundHandler<DatagramPacket>
   private final UdpProxyStats.Cluster clusterStats;
   private final long idleTimeoutNanos;
   private final io.keelson.dataplane.accesslog.AccessLogger accessLog; // null: no access_log
-  private final HostNameResolver resolver;
   /** Each client's sessions: one, or with per-packet balancing one per host, chained through {@link UdpSession#next}. */
   private final Map<InetSocketAddress, UdpSession> sessions = new HashMap<>();
   private Channel socket;
 
   UdpProxyListener(UdpListenerConfig config, Supplier<ServingSnapshot> snapshots, Transport transport,
-      StatsRegistry registry, io.keelson.dataplane.accesslog.AccessLogger accessLog, HostNameResolver resolver) {
+      StatsRegistry registry, io.keelson.dataplane.accesslog.AccessLogger accessLog) {
     this.config = config;
     this.snapshots = snapshots;
     this.transport = transport;
@@ -55,11 +54,6 @@ final class UdpProxyListener extends SimpleChannelInboundHandler<DatagramPacket>
     this.clusterStats = UdpProxyStats.Cluster.of(registry, config.cluster());
     this.idleTimeoutNanos = config.idleTimeout().toNanos();
     this.accessLog = accessLog;
-    this.resolver = resolver;
-  }
-
-  HostNameResolver resolver() {
-    return resolver;
   }
 
   /** Connects {@code session}'s own socket to {@code host} on this listener's event loop. */

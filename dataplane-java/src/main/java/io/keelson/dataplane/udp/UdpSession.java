@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One downstream address's session: a UDP socket connected to the host the cluster's balancer picked (a DNS cluster's
- * host name looked up off the event loop first), whose replies go back to the client from the listener's socket. Ends
+ * hosts are resolved addresses), whose replies go back to the client from the listener's socket. Ends
  * when idle for the listener's idle timeout, when its host leaves the cluster, when its socket fails (an ICMP error
  * such as port unreachable) or closes, or when the listener closes; it then gives its {@code max_connections} slot
  * back. Confined to the listener's event loop, the upstream socket's too.
@@ -55,28 +55,20 @@ final class UdpSession extends SimpleChannelInboundHandler<DatagramPacket> {
   }
 
   /**
-   * Starts the session on the listener's event loop {@code loop}: connects its upstream socket to the host, at once for
-   * an IP address, after a lookup off the loop for a host name (the client's datagrams wait meanwhile).
+   * Starts the session on the listener's event loop {@code loop}: connects its upstream socket to the host's address (a
+   * DNS cluster's hosts arrive resolved: io.keelson.dataplane.discovery; the client's datagrams wait for the connect).
    */
   void open(io.netty.channel.EventLoop loop) {
     this.loop = loop;
     clusterStats.cxTotal.increment();
     clusterStats.cxActive.increment();
     scheduleIdleCheck(listener.idleTimeoutNanos());
-    InetSocketAddress address = HostNameResolver.literal(host.host(), host.port());
-    if (address != null) {
-      connect(address);
-    } else {
-      listener.resolver().resolve(host.host(), host.port(), loop, this::connect, e -> {
-        clusterStats.cxConnectFail.increment(); // no address for the host: as a connection that could not be made
-        close();
-      });
-    }
+    connect(host.socketAddress());
   }
 
   private void connect(InetSocketAddress address) {
     if (closed) {
-      return; // ended while its host name was looked up
+      return;
     }
     io.netty.channel.ChannelFuture connect = listener.connectUpstream(this, address);
     upstream = connect.channel();

@@ -89,6 +89,11 @@ public final class TestUpstream implements AutoCloseable {
 
   /** Listens on {@code port} (0: ephemeral), inside TLS with {@code tls} when non-null. */
   public TestUpstream(String name, int port, io.netty.handler.ssl.SslContext tls) throws InterruptedException {
+    this(name, "127.0.0.1", port, tls);
+  }
+
+  /** Listens on {@code host}:{@code port} (an IP literal; port 0: ephemeral), inside TLS with {@code tls} when non-null. */
+  public TestUpstream(String name, String host, int port, io.netty.handler.ssl.SslContext tls) throws InterruptedException {
     this.name = name;
     this.server =
         new ServerBootstrap()
@@ -107,7 +112,7 @@ public final class TestUpstream implements AutoCloseable {
                   }
                 })
             .option(io.netty.channel.ChannelOption.SO_REUSEADDR, true)
-            .bind("127.0.0.1", port)
+            .bind(host, port)
             .sync()
             .channel();
   }

@@ -279,6 +279,12 @@ final class ClusterTranslator {
           path + ".upstream_connection_options.tcp_keepalive");
       ok &= keepalive != null;
     }
+    io.keelson.dataplane.config.DnsResolution dns = null;
+    if (c.getClusterDiscoveryTypeCase() == Cluster.ClusterDiscoveryTypeCase.TYPE
+        && (c.getType() == Cluster.DiscoveryType.STRICT_DNS || c.getType() == Cluster.DiscoveryType.LOGICAL_DNS)) {
+      dns = DnsResolutionTranslator.translate(c, path, problems);
+      ok &= dns != null;
+    }
     boolean[] healthOk = {true};
     var healthCheck = HealthCheckTranslator.translate(c, path, problems, healthOk);
     var lbOptions = LbOptionsTranslator.lbOptions(c, path, problems, healthOk);
@@ -297,7 +303,7 @@ final class ClusterTranslator {
     }
     return new ClusterConfig(c.getName(), policy, connectTimeout, endpoints, breakers, outlier, idleTimeout, maxConnectionDuration,
         http2, healthCheck, lbOptions, tls, originalDst, source, maxRequestsPerConnection, keepalive, proxyProtocol,
-        socketMatches.matches(), extraSource, peerExchange[0]);
+        socketMatches.matches(), extraSource, peerExchange[0], dns);
   }
 
   /** Envoy's TcpKeepalive: each set field at least 1 (0 is refused, as the kernel refuses it). */

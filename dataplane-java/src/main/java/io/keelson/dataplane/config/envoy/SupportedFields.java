@@ -376,16 +376,15 @@ final class SupportedFields {
             "name", "type", "connect_timeout", "lb_policy", "load_assignment", "typed_extension_protocol_options",
             "http2_protocol_options", "circuit_breakers", "outlier_detection", "health_checks", "common_lb_config",
             "round_robin_lb_config", "least_request_lb_config", "transport_socket", "original_dst_lb_config",
-            "cleanup_interval", "upstream_bind_config", "upstream_connection_options", "transport_socket_matches", "filters")
+            "cleanup_interval", "upstream_bind_config", "upstream_connection_options", "transport_socket_matches", "filters",
+            "dns_lookup_family", "dns_refresh_rate", "dns_failure_refresh_rate", "respect_dns_ttl")
         .ignore("alt_stat_name", SAFE)
         .ignore("metadata", SAFE)
-        .ignore("dns_lookup_family", "ignored: host names are resolved by the JDK resolver")
-        .ignore("dns_refresh_rate", "ignored: host names are resolved at connect time")
-        .ignore("respect_dns_ttl", "ignored: host names are resolved at connect time")
         .ignore("per_connection_buffer_limit_bytes", "ignored: Keelson applies backpressure instead of a buffer limit")
         .supportAlso("maglev_lb_config")
         .supportAlso("ring_hash_lb_config")
         .dynamic("eds_cluster_config", "EDS needs an xDS source (dynamic_resources.ads_config)");
+    rules(Cluster.RefreshRate.getDescriptor(), "base_interval", "max_interval");
     rules(io.envoyproxy.envoy.config.cluster.v3.UpstreamConnectionOptions.getDescriptor(), "tcp_keepalive")
         .reject("set_local_interface_name_on_upstream_connections", "not supported")
         .reject("happy_eyeballs_config", "not supported: endpoints are connected by the address they name");

@@ -155,7 +155,9 @@ class BootstrapLoaderTest {
     assertThat(snapshot.cluster("service_v1")).isEqualTo(ClusterConfig.builder("service_v1", LbPolicy.ROUND_ROBIN,
         Duration.ofSeconds(5), List.of(new EndpointConfig("10.0.0.1", 8080, 1), new EndpointConfig("10.0.0.2", 8080, 3))).build());
     assertThat(snapshot.cluster("service_v2")).isEqualTo(ClusterConfig.builder("service_v2", LbPolicy.LEAST_REQUEST,
-        Duration.ofMillis(250), List.of(new EndpointConfig("v2.backend.internal", 9090, 1))).build());
+        Duration.ofMillis(250), List.of(new EndpointConfig("v2.backend.internal", 9090, 1)))
+        .dns(new io.keelson.dataplane.config.DnsResolution(false, Duration.ofSeconds(5), Duration.ofSeconds(5),
+            Duration.ofSeconds(50), io.keelson.dataplane.config.DnsResolution.LookupFamily.AUTO)).build());
     assertThat(snapshot.cluster("gateway_pool").lbPolicy()).isEqualTo(LbPolicy.MAGLEV);
     assertThat(snapshot.cluster("logical").lbPolicy()).isEqualTo(LbPolicy.RANDOM);
     assertThat(snapshot.cluster("logical").endpoints()).containsExactly(new EndpointConfig("example.org", 80, 1));

@@ -1,0 +1,71 @@
+package io.keelson.dataplane.config.envoy;
+
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.keelson.dataplane.config.DnsResolution;
+import java.time.Duration;
+
+/** Translates a STRICT_DNS or LOGICAL_DNS cluster's dns fields, reporting what Keelson cannot run. Stateless. */
+final class DnsResolutionTranslator {
+  private static final Duration MIN = Duration.ofMillis(1);
+
+  private DnsResolutionTranslator() {}
+
+  /** The cluster's DNS resolution, or null when a field is out of range (reported). */
+  static DnsResolution translate(Cluster c, String path, Problems problems) {
+    boolean ok = true;
+    Duration refresh = DnsResolution.DEFAULT_REFRESH_RATE;
+    if (c.hasDnsRefreshRate()) {
+      refresh = RouteTranslator.duration(c.getDnsRefreshRate());
+      ok &= atLeastOneMilli(refresh, path + ".dns_refresh_rate", problems);
+    }
+    Duration base = refresh;
+    Duration max = null;
+    if (c.hasDnsFailureRefreshRate()) {
+      var rate = c.getDnsFailureRefreshRate();
+      String at = path + ".dns_failure_refresh_rate";
+      if (!rate.hasBaseInterval()) {
+        problems.error(at + ".base_interval", "is required (Envoy's proto); expected a duration of at least 1ms");
+        return null;
+      }
+      base = RouteTranslator.duration(rate.getBaseInterval());
+      ok &= atLeastOneMilli(base, at + ".base_interval", problems);
+      if (rate.hasMaxInterval()) {
+        max = RouteTranslator.duration(rate.getMaxInterval());
+        if (max.compareTo(base) <= 0) {
+          problems.error(at + ".max_interval", max + " is out of range; expected above base_interval " + base);
+          ok = false;
+        }
+      }
+    }
+    if (c.getRespectDnsTtl()) {
+      // istiod sets it on every DNS cluster: refusing it would refuse Istio's clusters.
+      problems.warn(path + ".respect_dns_ttl", "the JDK resolver does not give the records' TTL; the cluster is"
+          + " resolved again every dns_refresh_rate (" + refresh.toMillis() + " ms) instead");
+    }
+    DnsResolution.LookupFamily family = switch (c.getDnsLookupFamily()) {
+      case AUTO -> DnsResolution.LookupFamily.AUTO;
+      case V4_ONLY -> DnsResolution.LookupFamily.V4_ONLY;
+      case V6_ONLY -> DnsResolution.LookupFamily.V6_ONLY;
+      case V4_PREFERRED -> DnsResolution.LookupFamily.V4_PREFERRED;
+      case ALL -> DnsResolution.LookupFamily.ALL;
+      default -> {
+        problems.error(path + ".dns_lookup_family", c.getDnsLookupFamilyValue()
+            + " is not a lookup family; expected one of AUTO, V4_ONLY, V6_ONLY, V4_PREFERRED, ALL");
+        yield null;
+      }
+    };
+    if (!ok || family == null) {
+      return null;
+    }
+    return new DnsResolution(c.getType() == Cluster.DiscoveryType.LOGICAL_DNS, refresh, base,
+        max == null ? base.multipliedBy(10) : max, family);
+  }
+
+  private static boolean atLeastOneMilli(Duration d, String path, Problems problems) {
+    if (d.compareTo(MIN) < 0) {
+      problems.error(path, d + " is out of range; expected at least 1ms");
+      return false;
+    }
+    return true;
+  }
+}

@@ -1,0 +1,78 @@
+package io.keelson.dataplane.discovery;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.security.Security;
+import java.time.Duration;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * The JDK's blocking name lookup on a few threads of its own with a bounded queue (never on an event loop), and the
+ * timers that start them. Answers are handed to the caller's callbacks on a lookup thread. Thread-safe.
+ */
+final class DnsLookups implements AutoCloseable {
+  /** Lookups running at once; more wait in the queue (a resolver that hangs holds at most this many threads). */
+  static final int THREADS = 4;
+  /** Lookups waiting at most; more fail at once (counted as the cluster's update_failure). */
+  static final int QUEUE = 256;
+
+  static {
+    // The JDK caches positive answers 30 s by default, which would hide a change from every refresh before it:
+    // DNS clusters refresh on their own timers, so the process does not cache unless the operator said otherwise.
+    if (Security.getProperty("networkaddress.cache.ttl") == null && System.getProperty("sun.net.inetaddr.ttl") == null) {
+      Security.setProperty("networkaddress.cache.ttl", "0");
+    }
+  }
+
+  private final ThreadPoolExecutor lookups;
+  private final ScheduledThreadPoolExecutor timers;
+
+  DnsLookups() {
+    lookups = new ThreadPoolExecutor(THREADS, THREADS, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(QUEUE),
+        r -> daemon(r, "keelson-dns-lookup"));
+    lookups.allowCoreThreadTimeOut(true); // no idle threads without DNS clusters
+    timers = new ScheduledThreadPoolExecutor(1, r -> daemon(r, "keelson-dns-refresh"));
+    timers.setRemoveOnCancelPolicy(true); // a removed cluster's timer goes with it
+  }
+
+  private static Thread daemon(Runnable r, String name) {
+    Thread t = new Thread(r, name);
+    t.setDaemon(true); // a lookup stuck on a dead resolver must not keep the process alive
+    return t;
+  }
+
+  /** Looks {@code host} up off the caller's thread: {@code done} gets every address, or {@code failed} the error. */
+  void resolve(String host, Consumer<InetAddress[]> done, Consumer<Exception> failed) {
+    try {
+      lookups.execute(() -> {
+        InetAddress[] answer;
+        try {
+          answer = InetAddress.getAllByName(host);
+        } catch (UnknownHostException | RuntimeException e) {
+          failed.accept(e);
+          return;
+        }
+        done.accept(answer);
+      });
+    } catch (RejectedExecutionException e) {
+      failed.accept(new UnknownHostException(host + ": " + QUEUE + " lookups already waiting"));
+    }
+  }
+
+  /** Runs {@code task} after {@code delay} on the timer thread (it must not block: start lookups from it). */
+  ScheduledFuture<?> after(Duration delay, Runnable task) {
+    return timers.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void close() {
+    timers.shutdownNow();
+    lookups.shutdownNow();
+  }
+}
