@@ -379,6 +379,7 @@ public record SidecarBootstrap(
     return """
           - name: %1$s
             type: STRICT_DNS
+            dns_lookup_family: V4_PREFERRED
             connect_timeout: 1s
             typed_extension_protocol_options:
               envoy.extensions.upstreams.http.v3.HttpProtocolOptions:

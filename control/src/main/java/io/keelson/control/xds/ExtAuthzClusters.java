@@ -50,6 +50,7 @@ record ExtAuthzClusters(ExtensionProviders providers, Map<String, Cluster> clust
     Cluster c = Cluster.newBuilder()
         .setName(p.cluster())
         .setType(dns ? Cluster.DiscoveryType.STRICT_DNS : Cluster.DiscoveryType.STATIC)
+        .setDnsLookupFamily(Cluster.DnsLookupFamily.V4_PREFERRED) // istiod's IPv4-first choice for DNS clusters
         .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
         .setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(p.cluster()).addEndpoints(lbs))
         .build();

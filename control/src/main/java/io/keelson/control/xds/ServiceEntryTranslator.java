@@ -119,8 +119,10 @@ final class ServiceEntryTranslator {
             .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder().setEdsConfig(MeshTranslator.ADS));
         assignments.add(cla);
       }
-      case DNS_ROUND_ROBIN -> c.setType(Cluster.DiscoveryType.LOGICAL_DNS).setLoadAssignment(cla);
-      default -> c.setType(Cluster.DiscoveryType.STRICT_DNS).setLoadAssignment(cla);
+      case DNS_ROUND_ROBIN -> c.setType(Cluster.DiscoveryType.LOGICAL_DNS).setLoadAssignment(cla)
+          .setDnsLookupFamily(Cluster.DnsLookupFamily.V4_PREFERRED);
+      default -> c.setType(Cluster.DiscoveryType.STRICT_DNS).setLoadAssignment(cla)
+          .setDnsLookupFamily(Cluster.DnsLookupFamily.V4_PREFERRED);
     }
     ClusterDefaults.apply(c, dr, http2, true, true);
     LocalityAssignments.weighLocalities(c, dr);

@@ -301,6 +301,7 @@ final class TelemetryListeners {
     return Cluster.newBuilder()
         .setName(p.cluster())
         .setType(dns ? Cluster.DiscoveryType.STRICT_DNS : Cluster.DiscoveryType.STATIC)
+        .setDnsLookupFamily(Cluster.DnsLookupFamily.V4_PREFERRED) // istiod's IPv4-first choice for DNS clusters
         .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
         .setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(p.cluster()).addEndpoints(lbs))
         .build();
