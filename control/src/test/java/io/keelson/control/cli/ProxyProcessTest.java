@@ -22,18 +22,55 @@ import org.junit.jupiter.api.io.TempDir;
  * it drain and exit 0 (bin/keelson execs this same JVM command, so the signal reaches it).
  */
 class ProxyProcessTest {
+  private static final Pattern ADMIN = Pattern.compile("admin on http://127.0.0.1:(\\d+)/");
+
   @Test
   void servesAndShutsDownCleanlyOnSigterm(@TempDir Path dir) throws Exception {
     try (SampleService app = new SampleService("product", "v1").start("127.0.0.1", 0)) {
       Path config = dir.resolve("envoy.yaml");
-      Files.writeString(config, staticResources(app.port()));
+      Files.writeString(config, """
+          static_resources:
+            listeners:
+            - name: ingress
+              address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+              filter_chains:
+              - filters:
+                - name: envoy.filters.network.http_connection_manager
+                  typed_config:
+                    "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                    stat_prefix: ingress_http
+                    route_config:
+                      virtual_hosts:
+                      - name: all
+                        domains: ["*"]
+                        routes:
+                        - match: { prefix: "/" }
+                          route: { cluster: app }
+                    http_filters:
+                    - name: envoy.filters.http.router
+                      typed_config:
+                        "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+            clusters:
+            - name: app
+              connect_timeout: 1s
+              load_assignment:
+                cluster_name: app
+                endpoints:
+                - lb_endpoints:
+                  - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } }
+          """.formatted(app.port()));
       Path java = Path.of(System.getProperty("java.home"), "bin", "java");
       Process proxy = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED",
           "-cp", System.getProperty("java.class.path"), KeelsonMain.class.getName(),
           "proxy", "--config", config.toString(), "--admin", "127.0.0.1:0", "--concurrency", "1")
           .redirectErrorStream(true).redirectOutput(dir.resolve("proxy.log").toFile()).start();
       Path log = dir.resolve("proxy.log");
-      int listenPort = printed(proxy, log, "listener ingress on .*:(\\d+)$");
+      Pattern listening = Pattern.compile("listener ingress on .*:(\\d+)$", Pattern.MULTILINE);
+      int listenPort = await().atMost(Duration.ofSeconds(30)).until(() -> {
+        assertThat(proxy.isAlive()).as("proxy running").isTrue();
+        Matcher m = listening.matcher(Files.readString(log));
+        return m.find() ? Integer.parseInt(m.group(1)) : 0;
+      }, p -> p > 0);
       HttpResponse<String> r = HttpClient.newHttpClient().send(
           HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + listenPort + "/hello")).build(),
           HttpResponse.BodyHandlers.ofString());
@@ -54,30 +91,9 @@ class ProxyProcessTest {
     try (java.net.ServerSocket reserved = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       xdsPort = reserved.getLocalPort(); // the xDS server comes up on it later
     }
-    Path config = dir.resolve("envoy.yaml");
-    Files.writeString(config, """
-        node: { id: late-xds, cluster: late-xds }
-        """ + staticResources(1) + """
-          - name: xds-grpc
-            connect_timeout: 1s
-            typed_extension_protocol_options:
-              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                explicit_http_config: { http2_protocol_options: {} }
-            load_assignment:
-              cluster_name: xds-grpc
-              endpoints:
-              - lb_endpoints:
-                - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } }
-        dynamic_resources:
-          ads_config:
-            api_type: GRPC
-            transport_api_version: V3
-            grpc_services:
-            - envoy_grpc: { cluster_name: xds-grpc }
-          cds_config: { ads: {}, resource_api_version: V3 }
-          lds_config: { ads: {}, resource_api_version: V3 }
-        """.formatted(xdsPort));
+    Path config = dir.resolve("envoy.yaml"); // a sidecar's: static listeners, dynamic_resources over ADS
+    Files.writeString(config, new io.keelson.control.sidecar.SidecarBootstrap("127.0.0.1", xdsPort, "late-xds",
+        java.util.Map.of(), 1, 0, 0, "127.0.0.1", 0, false).yaml());
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
     Path log = dir.resolve("proxy.log");
     Process proxy = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED",
@@ -86,10 +102,14 @@ class ProxyProcessTest {
         "proxy", "--config", config.toString(), "--admin", "127.0.0.1:0", "--concurrency", "1")
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     try {
-      int adminPort = printed(proxy, log, "admin on http://127.0.0.1:(\\d+)/");
+      int adminPort = await().atMost(Duration.ofSeconds(30)).until(() -> {
+        assertThat(proxy.isAlive()).as("proxy running").isTrue();
+        Matcher m = ADMIN.matcher(Files.readString(log));
+        return m.find() ? Integer.parseInt(m.group(1)) : 0;
+      }, port -> port > 0);
       HttpClient http = HttpClient.newHttpClient();
       URI ready = URI.create("http://127.0.0.1:" + adminPort + "/ready");
-      // The static listener is bound, but the first xDS configuration has not arrived.
+      // The static listeners are bound, but the first xDS configuration has not arrived.
       HttpResponse<String> before = http.send(HttpRequest.newBuilder(ready).build(), HttpResponse.BodyHandlers.ofString());
       assertThat(before.statusCode()).as(before.body()).isEqualTo(503);
       assertThat(before.body()).isEqualTo("INITIALIZING\n");
@@ -107,50 +127,5 @@ class ProxyProcessTest {
       proxy.destroyForcibly();
       proxy.waitFor(20, TimeUnit.SECONDS);
     }
-  }
-
-  /** The first number {@code regex} captures in the proxy's output, once it printed it. */
-  private static int printed(Process proxy, Path log, String regex) {
-    Pattern p = Pattern.compile(regex, Pattern.MULTILINE);
-    return await().atMost(Duration.ofSeconds(30)).until(() -> {
-      assertThat(proxy.isAlive()).as("proxy running").isTrue();
-      Matcher m = p.matcher(Files.readString(log));
-      return m.find() ? Integer.parseInt(m.group(1)) : 0;
-    }, port -> port > 0);
-  }
-
-  /** A bootstrap's static_resources: listener {@code ingress} on an ephemeral port routing to cluster {@code app}. */
-  private static String staticResources(int appPort) {
-    return """
-        static_resources:
-          listeners:
-          - name: ingress
-            address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  stat_prefix: ingress_http
-                  route_config:
-                    virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - match: { prefix: "/" }
-                        route: { cluster: app }
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-          clusters:
-          - name: app
-            connect_timeout: 1s
-            load_assignment:
-              cluster_name: app
-              endpoints:
-              - lb_endpoints:
-                - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } }
-        """.formatted(appPort);
   }
 }
