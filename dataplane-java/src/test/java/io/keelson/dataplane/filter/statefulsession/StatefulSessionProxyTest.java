@@ -191,11 +191,9 @@ class StatefulSessionProxyTest {
   @EnumSource(PipelineMode.class)
   void aRetryIsBalancedWithoutTheSessionsHostAndTheCookieNamesTheHostThatServed(PipelineMode mode) throws Exception {
     Map<String, TestUpstream> ups = upstreams("a", "b");
-    ProxyHarness proxy = keep(new ProxyHarness(bootstrap(RETRYING_VHOSTS, cluster("svc", "ROUND_ROBIN", ports(ups, "a", "b")),
-        filter(COOKIE, false)), mode));
+    ProxyHarness proxy = retrying(ups, COOKIE, mode);
     String a = encoded(ups.get("a"));
     String servedByB = "global-session-cookie=\"" + encoded(ups.get("b")) + "\"; Max-Age=120; Path=/path; HttpOnly";
-    ups.get("a").forceStatus = 503;
     for (String version : List.of("--http1.1", "--http2-prior-knowledge")) {
       int before = ups.get("a").requests.get();
       Map<String, String> r = curl(version, "-H", "Cookie: global-session-cookie=" + a, url(proxy, "/"));
@@ -218,14 +216,19 @@ class StatefulSessionProxyTest {
   @EnumSource(PipelineMode.class)
   void aRetryMovesAHeaderSessionToTheHostThatServed(PipelineMode mode) throws Exception {
     Map<String, TestUpstream> ups = upstreams("a", "b");
-    ProxyHarness proxy = keep(new ProxyHarness(bootstrap(RETRYING_VHOSTS, cluster("svc", "ROUND_ROBIN", ports(ups, "a", "b")),
-        filter(HEADER, false)), mode));
-    ups.get("a").forceStatus = 503;
+    ProxyHarness proxy = retrying(ups, HEADER, mode);
     for (String version : List.of("--http1.1", "--http2-prior-knowledge")) {
       Map<String, String> r = curl(version, "-H", "x-session: " + encoded(ups.get("a")), url(proxy, "/"));
       assertThat(r.get("x-upstream")).isEqualTo("b");
       assertThat(r.get("x-session")).isEqualTo(encoded(ups.get("b")));
     }
+  }
+
+  /** A proxy retrying 5xx once on another host, with session state {@code state}; upstream a answers 503. */
+  private ProxyHarness retrying(Map<String, TestUpstream> ups, String state, PipelineMode mode) throws Exception {
+    ups.get("a").forceStatus = 503;
+    return keep(new ProxyHarness(bootstrap(RETRYING_VHOSTS, cluster("svc", "ROUND_ROBIN", ports(ups, "a", "b")),
+        filter(state, false)), mode));
   }
 
   private static String encoded(TestUpstream up) {
