@@ -74,7 +74,8 @@ final class ProxyCommand {
     snapshot.warnings().forEach(w -> System.err.println("keelson proxy: warning: " + w));
     ProxyOptions options;
     try {
-      options = options(args, bootstrap);
+      // dynamic_resources: not live before the xDS client's first configuration (Envoy's init manager)
+      options = options(args, bootstrap).withAwaitsXds(ads != null);
     } catch (IllegalArgumentException | IllegalStateException e) {
       System.err.println("keelson proxy: " + e.getMessage());
       return 2;

@@ -88,7 +88,7 @@ public final class Sidecar implements AutoCloseable {
     StaticBootstrap loaded = BootstrapLoader.parseBootstrap(yaml, source);
     AdsSource ads = BootstrapLoader.parseAdsSource(yaml, source);
     ProxyServer server = new ProxyServer(loaded.snapshot(),
-        options.withAdmin(bootstrap.adminHost(), bootstrap.adminPort()));
+        options.withAdmin(bootstrap.adminHost(), bootstrap.adminPort()).withAwaitsXds(true));
     // The node names this workload in the istio_* metrics' source/destination labels (and in the metadata exchange
     // headers it sends), as with --config; its workload certificate gives its principal and namespace.
     server.stats().identity(io.keelson.dataplane.config.envoy.NodeIdentity.fromBootstrap(yaml, source)

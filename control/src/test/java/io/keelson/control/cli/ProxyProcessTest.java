@@ -22,6 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
  * it drain and exit 0 (bin/keelson execs this same JVM command, so the signal reaches it).
  */
 class ProxyProcessTest {
+  private static final Pattern ADMIN = Pattern.compile("admin on http://127.0.0.1:(\\d+)/");
+
   @Test
   void servesAndShutsDownCleanlyOnSigterm(@TempDir Path dir) throws Exception {
     try (SampleService app = new SampleService("product", "v1").start("127.0.0.1", 0)) {
@@ -80,6 +82,50 @@ class ProxyProcessTest {
       String output = Files.readString(log);
       assertThat(proxy.exitValue()).as(output).isZero();
       assertThat(output).contains("draining").contains("stopped");
+    }
+  }
+
+  @Test
+  void aProxyWithDynamicResourcesIsNotReadyUntilItsXdsServerAnswers(@TempDir Path dir) throws Exception {
+    int xdsPort;
+    try (java.net.ServerSocket reserved = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      xdsPort = reserved.getLocalPort(); // the xDS server comes up on it later
+    }
+    Path config = dir.resolve("envoy.yaml"); // a sidecar's: static listeners, dynamic_resources over ADS
+    Files.writeString(config, new io.keelson.control.sidecar.SidecarBootstrap("127.0.0.1", xdsPort, "late-xds",
+        java.util.Map.of(), 1, 0, 0, "127.0.0.1", 0, false).yaml());
+    Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+    Path log = dir.resolve("proxy.log");
+    Process proxy = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED",
+        "-Dkeelson.xds.initialFetchTimeoutMillis=600000", // live only through the xDS server's answer
+        "-cp", System.getProperty("java.class.path"), KeelsonMain.class.getName(),
+        "proxy", "--config", config.toString(), "--admin", "127.0.0.1:0", "--concurrency", "1")
+        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    try {
+      int adminPort = await().atMost(Duration.ofSeconds(30)).until(() -> {
+        assertThat(proxy.isAlive()).as("proxy running").isTrue();
+        Matcher m = ADMIN.matcher(Files.readString(log));
+        return m.find() ? Integer.parseInt(m.group(1)) : 0;
+      }, port -> port > 0);
+      HttpClient http = HttpClient.newHttpClient();
+      URI ready = URI.create("http://127.0.0.1:" + adminPort + "/ready");
+      // The static listeners are bound, but the first xDS configuration has not arrived.
+      HttpResponse<String> before = http.send(HttpRequest.newBuilder(ready).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(before.statusCode()).as(before.body()).isEqualTo(503);
+      assertThat(before.body()).isEqualTo("INITIALIZING\n");
+      try (io.keelson.control.xds.XdsServer xds =
+               new io.keelson.control.xds.XdsServer(new io.keelson.control.store.PolicyStore(), 15001)
+                   .start("127.0.0.1", xdsPort)) {
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+          assertThat(proxy.isAlive()).as("proxy running").isTrue();
+          HttpResponse<String> after = http.send(HttpRequest.newBuilder(ready).build(),
+              HttpResponse.BodyHandlers.ofString());
+          assertThat(after.statusCode()).as(after.body()).isEqualTo(200);
+        });
+      }
+    } finally {
+      proxy.destroyForcibly();
+      proxy.waitFor(20, TimeUnit.SECONDS);
     }
   }
 }

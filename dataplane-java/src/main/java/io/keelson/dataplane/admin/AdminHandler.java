@@ -131,7 +131,8 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   /**
    * Envoy's POST /healthcheck/fail and /healthcheck/ok: envoy.filters.http.health_check answers 503 (and other responses
-   * carry x-envoy-immediate-health-check-fail) from fail until ok.
+   * carry x-envoy-immediate-health-check-fail) from fail until ok, and the server state is DRAINING ({@code /ready}
+   * 503, {@code server.state} 1).
    */
   private FullHttpResponse healthCheck(FullHttpRequest req, boolean fail) {
     if (!req.method().equals(io.netty.handler.codec.http.HttpMethod.POST)) {

@@ -71,6 +71,9 @@ public final class FilterContext {
   /** envoy.filters.http.stateful_session: its config and the host the request names (encoded, maybe malformed), or null. */
   private io.keelson.dataplane.filter.statefulsession.StatefulSession session;
   private String sessionHost;
+  /** The session state the response tells the client (the host that serves it, encoded), or null for none. */
+  private String sessionHostWritten;
+  private String sessionLine;
 
   /** Answers the request locally; the rest of the chain does not run. */
   public void localReply(int status, String body, String extraHeaders, ResponseFlag flag) {
@@ -225,6 +228,34 @@ public final class FilterContext {
   public void stickTo(io.keelson.dataplane.filter.statefulsession.StatefulSession session, String encodedHost) {
     this.session = session;
     this.sessionHost = encodedHost;
+  }
+
+  /**
+   * Tells the client through the session's state that {@code encoded} serves its session now, as Envoy's filter writes
+   * the host of the response: a later try served by another host (a retry) replaces what an earlier one wrote. Nothing
+   * when the request has no stateful session, or when the client's session already names {@code encoded}.
+   */
+  public void sessionServedBy(String encoded) {
+    if (session == null || session.state() == null
+        || encoded.equals(sessionHostWritten != null ? sessionHostWritten : sessionHost)) {
+      return;
+    }
+    String line = session.state().line(encoded);
+    if (session.state().replacesUpstreams()) {
+      responseHeadersToSet = withLine(responseHeadersToSet, sessionLine, line);
+    } else {
+      responseHeaders = withLine(responseHeaders, sessionLine, line);
+    }
+    sessionLine = line;
+    sessionHostWritten = encoded;
+  }
+
+  /** {@code lines} with {@code old} (an earlier try's line, or null) replaced by {@code line}. */
+  private static String withLine(String lines, String old, String line) {
+    if (old != null && lines != null) {
+      lines = lines.replace(old, "");
+    }
+    return lines == null || lines.isEmpty() ? line : lines + line;
   }
 
   /** The stateful session the request belongs to ({@link #stickTo}), or null. */
@@ -410,6 +441,8 @@ public final class FilterContext {
     reroutedCluster = null;
     session = null;
     sessionHost = null;
+    sessionHostWritten = null;
+    sessionLine = null;
   }
 
   /** Copies the verdict (not the inputs) of {@code other}, taking its end hook. */
@@ -441,6 +474,10 @@ public final class FilterContext {
     requestBodyCheck = other.requestBodyCheck;
     responseBodyCheck = other.responseBodyCheck;
     paused = other.paused;
+    session = other.session; // a retry's host may change the session's state (sessionServedBy)
+    sessionHost = other.sessionHost;
+    sessionHostWritten = other.sessionHostWritten;
+    sessionLine = other.sessionLine;
   }
 
   /** Drops references to request objects. */

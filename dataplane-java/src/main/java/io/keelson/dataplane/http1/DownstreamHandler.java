@@ -564,6 +564,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         flag = ResponseFlag.UH;
         sendRouterReply(503, LocalReply.NO_HEALTHY_UPSTREAM, null);
       } else {
+        io.keelson.dataplane.filter.statefulsession.SessionHosts.retriedOn(policy, cluster.config(), endpoint);
         startTry();
       }
       return;

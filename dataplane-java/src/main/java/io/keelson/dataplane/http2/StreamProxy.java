@@ -604,6 +604,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
         cluster.stats().noHealthyUpstream.increment();
         routerReply(503, NO_HEALTHY_UPSTREAM, ResponseFlag.UH, null);
       } else {
+        io.keelson.dataplane.filter.statefulsession.SessionHosts.retriedOn(policy, cluster.config(), endpoint);
         startTry();
       }
       return;

@@ -54,7 +54,8 @@ public final class BalanceStage implements Stage<RoutingEvent> {
         balancers.put(event.cluster, lb);
       }
       event.balancer = lb;
-      StatefulSession session = event.retryCluster == null ? event.policy.session() : null; // retries balance, as Envoy
+      StatefulSession session = event.retryCluster == null ? event.policy.session() : null; // retries balance, as Envoy; the
+      // connection then tells the client the retry's host (FilterContext.sessionServedBy)
       if (session != null) {
         event.endpoint = pickForSession(session, lb, event);
         return;
@@ -87,7 +88,7 @@ public final class BalanceStage implements Stage<RoutingEvent> {
     }
     int picked = pick(lb, event);
     if (picked >= 0 && picked != host) {
-      session.state().writeHost(event.policy, hosts.encoded(picked));
+      event.policy.sessionServedBy(hosts.encoded(picked));
     }
     return picked;
   }

@@ -16,6 +16,8 @@ import java.time.Duration;
  *                     without it)
  * @param drainTime    how long shutdown waits for in-flight requests, and how long the connections of a listener
  *                     an update removed or replaced may stay open (those still open then are closed)
+ * @param awaitsXds    the bootstrap has dynamic_resources: the proxy is not live until an xDS client is attached and
+ *                     has its first configuration in service (Envoy's init manager), whatever its static listeners
  */
 public record ProxyOptions(
     Transport transport,
@@ -25,7 +27,8 @@ public record ProxyOptions(
     String adminHost,
     int adminPort,
     Duration drainTime,
-    TlsOffloadMode tlsOffload) {
+    TlsOffloadMode tlsOffload,
+    boolean awaitsXds) {
 
   public static final String DEFAULT_ADMIN_HOST = "127.0.0.1";
   public static final int DEFAULT_ADMIN_PORT = 9901;
@@ -43,33 +46,40 @@ public record ProxyOptions(
         DEFAULT_ADMIN_HOST,
         DEFAULT_ADMIN_PORT,
         Duration.ofSeconds(5),
-        TlsOffloadMode.AUTO);
+        TlsOffloadMode.AUTO,
+        false);
   }
 
   public ProxyOptions withConcurrency(int n) {
     if (n < 1) {
       throw new IllegalArgumentException("--concurrency must be at least 1, got " + n);
     }
-    return new ProxyOptions(transport, n, pipeline, ringSize, adminHost, adminPort, drainTime, tlsOffload);
+    return new ProxyOptions(transport, n, pipeline, ringSize, adminHost, adminPort, drainTime, tlsOffload, awaitsXds);
   }
 
   public ProxyOptions withTransport(Transport t) {
-    return new ProxyOptions(t, concurrency, pipeline, ringSize, adminHost, adminPort, drainTime, tlsOffload);
+    return new ProxyOptions(t, concurrency, pipeline, ringSize, adminHost, adminPort, drainTime, tlsOffload, awaitsXds);
   }
 
   public ProxyOptions withPipeline(PipelineMode p) {
-    return new ProxyOptions(transport, concurrency, p, ringSize, adminHost, adminPort, drainTime, tlsOffload);
+    return new ProxyOptions(transport, concurrency, p, ringSize, adminHost, adminPort, drainTime, tlsOffload, awaitsXds);
   }
 
   public ProxyOptions withAdmin(String host, int port) {
-    return new ProxyOptions(transport, concurrency, pipeline, ringSize, host, port, drainTime, tlsOffload);
+    return new ProxyOptions(transport, concurrency, pipeline, ringSize, host, port, drainTime, tlsOffload, awaitsXds);
   }
 
   public ProxyOptions withTlsOffload(TlsOffloadMode mode) {
-    return new ProxyOptions(transport, concurrency, pipeline, ringSize, adminHost, adminPort, drainTime, mode);
+    return new ProxyOptions(transport, concurrency, pipeline, ringSize, adminHost, adminPort, drainTime, mode, awaitsXds);
   }
 
   public ProxyOptions withDrainTime(Duration d) {
-    return new ProxyOptions(transport, concurrency, pipeline, ringSize, adminHost, adminPort, d, tlsOffload);
+    return new ProxyOptions(transport, concurrency, pipeline, ringSize, adminHost, adminPort, d, tlsOffload, awaitsXds);
+  }
+
+  /** {@code true} when the bootstrap has dynamic_resources (see {@link #awaitsXds}). */
+  public ProxyOptions withAwaitsXds(boolean awaits) {
+    return new ProxyOptions(transport, concurrency, pipeline, ringSize, adminHost, adminPort, drainTime, tlsOffload,
+        awaits);
   }
 }

@@ -63,7 +63,7 @@ public final class ProxyServer implements AutoCloseable {
   /** The HTTP/3 listeners (a UDP socket each, their QUIC connections apart from {@link #connections}). */
   private final QuicListeners quicListeners;
   private AdminServer admin;
-  private boolean started; // guarded by this
+  private volatile boolean started; // written under this
   private volatile boolean closed;
   private boolean constructed; // guarded by this: DNS answers wait for the fields they update
   private volatile boolean listening; // at least one listener bound; written under this
@@ -435,7 +435,10 @@ public final class ProxyServer implements AutoCloseable {
     return x == null ? null : x.warming();
   }
 
-  /** True once listening and initialized (see {@link #attach}), until draining starts. */
+  /**
+   * True once listening and initialized (see {@link #attach}; with {@link ProxyOptions#awaitsXds} not before an xDS
+   * client is attached), until draining starts or the admin's {@code /healthcheck/fail}.
+   */
   public boolean ready() {
     return state() == ServerLifecycle.LIVE;
   }
@@ -446,11 +449,14 @@ public final class ProxyServer implements AutoCloseable {
       return ServerLifecycle.DRAINING;
     }
     io.keelson.dataplane.xds.XdsClient x = xds;
-    if (x != null && !x.initialized()) {
-      return ServerLifecycle.INITIALIZING;
+    if (x != null ? !x.initialized() : started && options.awaitsXds()) {
+      return ServerLifecycle.INITIALIZING; // dynamic_resources: listening on static listeners is not initialized
     }
-    // Not listening and not draining: before start, or no listener bound (nothing serves yet).
-    return listening ? ServerLifecycle.LIVE : ServerLifecycle.PRE_INITIALIZING;
+    if (!listening) { // not draining: before start, or no listener bound (nothing serves yet)
+      return ServerLifecycle.PRE_INITIALIZING;
+    }
+    // Envoy's serverState(): initialized with a failed health check (/healthcheck/fail) is DRAINING
+    return stats.server().healthCheckFailed() ? ServerLifecycle.DRAINING : ServerLifecycle.LIVE;
   }
 
   /** Downstream connections open now, of every listener (HTTP and tcp_proxy). */

@@ -21,8 +21,9 @@ import java.util.function.Supplier;
  * bounded buffer and are POSTed (JSON v2 or proto3) to the collector cluster with the loop's own upstream client
  * ({@link SideCall}) once {@value #MIN_FLUSH_SPANS} are pending (Envoy's {@code tracing.zipkin.min_flush_spans}) or
  * every {@value #FLUSH_INTERVAL_MILLIS} ms ({@code tracing.zipkin.flush_interval_ms}). At most
- * {@value #MAX_REPORTS_IN_FLIGHT} reports are outstanding; spans beyond {@value #MAX_PENDING_SPANS} waiting, and the
- * spans of a report the collector did not accept, are dropped and counted. Nothing blocks the loop. Event-loop confined.
+ * {@value #MAX_REPORTS_IN_FLIGHT} reports are outstanding; spans beyond {@value #MAX_PENDING_SPANS} waiting, the
+ * spans of a report the collector did not accept, and those of a report skipped for a missing collector cluster (not
+ * counted sent) are dropped and counted. Nothing blocks the loop. Event-loop confined.
  */
 public final class ZipkinReporter {
   static final int MIN_FLUSH_SPANS = 5;
@@ -45,6 +46,8 @@ public final class ZipkinReporter {
   private final ScheduledFuture<?> timer;
   private List<ZipkinSpan> pending = new ArrayList<>(MIN_FLUSH_SPANS);
   private int inFlight;
+  /** Replaced by a newer collector on its loop ({@link #retire}): no timer; what reaches it is sent at once. */
+  private boolean retired;
 
   ZipkinReporter(String cluster, ZipkinTracing settings, EventLoop loop, UpstreamCalls calls,
       Supplier<ServingSnapshot> snapshots, Supplier<String> serviceName, ZipkinStats stats) {
@@ -81,7 +84,7 @@ public final class ZipkinReporter {
       return;
     }
     pending.add(span);
-    if (pending.size() >= MIN_FLUSH_SPANS) {
+    if (retired || pending.size() >= MIN_FLUSH_SPANS) {
       flush();
     }
   }
@@ -98,13 +101,13 @@ public final class ZipkinReporter {
     List<ZipkinSpan> batch = pending;
     pending = new ArrayList<>(MIN_FLUSH_SPANS);
     int n = batch.size();
-    stats.spansSent().add(n);
     ServingSnapshot snapshot = snapshots.get();
     if (snapshot.cluster(cluster) == null) {
       stats.reportsSkippedNoCluster().increment();
-      stats.spansDropped().add(n);
+      stats.spansDropped().add(n); // never sent: counted dropped only
       return;
     }
+    stats.spansSent().add(n);
     byte[] body = settings.proto() ? ZipkinProto.encode(batch) : ZipkinJson.encode(batch);
     inFlight++;
     SideCall.send(loop, calls, snapshot, cluster, REQUEST_TIMEOUT_NANOS, MAX_ANSWER_BYTES, () -> request(body),
@@ -128,9 +131,20 @@ public final class ZipkinReporter {
       (status == FAILED ? stats.reportsFailed() : stats.reportsDropped()).increment();
       stats.spansDropped().add(spans);
     }
-    if (pending.size() >= MIN_FLUSH_SPANS) {
+    if (retired ? !pending.isEmpty() : pending.size() >= MIN_FLUSH_SPANS) {
       flush();
     }
+  }
+
+  /**
+   * Its loop has too many collectors and makes a new one: the timer stops and the spans waiting are sent now (those a
+   * full set of reports in flight holds back go when one ends), as are spans of requests still open that end later.
+   * On the loop.
+   */
+  void retire() {
+    retired = true;
+    timer.cancel(false);
+    flush();
   }
 
   /** Stops the flush timer (the proxy is closing); spans still waiting are not sent. */

@@ -17,7 +17,10 @@ import java.util.function.Supplier;
  * it, as Envoy keeps one reporter per worker thread. Thread-safe: each loop reaches only its own.
  */
 public final class ZipkinReporters implements AutoCloseable {
-  /** More distinct collectors than this per loop (configs replaced over time) stop the oldest reporters' timers. */
+  /**
+   * More distinct collectors than this per loop (configs replaced over time) retire the loop's reporters: their timers
+   * stop and what they hold is sent at once.
+   */
   private static final int MAX_PER_LOOP = 16;
 
   private record Target(String cluster, ZipkinTracing settings) {}
@@ -58,7 +61,7 @@ public final class ZipkinReporters implements AutoCloseable {
   }
 
   private void retire(ZipkinReporter r) {
-    r.close();
+    r.retire(); // its waiting spans go now rather than never
     all.remove(r);
   }
 

@@ -15,9 +15,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * One downstream address's session: a UDP socket connected to the host the cluster's balancer picked (a DNS cluster's
  * hosts are resolved addresses), whose replies go back to the client from the listener's socket. Ends
- * when idle for the listener's idle timeout, when its host leaves the cluster, when its socket fails (an ICMP error
- * such as port unreachable) or closes, or when the listener closes; it then gives its {@code max_connections} slot
- * back. Confined to the listener's event loop, the upstream socket's too.
+ * when idle for the listener's idle timeout, when its host leaves the cluster, when its socket closes (or the kernel
+ * destroys it), or when the listener closes (an ICMP error such as port unreachable is counted, the session kept); it
+ * then gives its {@code max_connections} slot back. Confined to the listener's event loop, the upstream socket's too.
  */
 final class UdpSession extends SimpleChannelInboundHandler<DatagramPacket> {
   /**
@@ -133,18 +133,29 @@ final class UdpSession extends SimpleChannelInboundHandler<DatagramPacket> {
 
   /**
    * An error on the session's socket. An ICMP destination unreachable from the host's side (ECONNREFUSED, EHOSTUNREACH,
-   * ENETUNREACH on the connected socket) ends the session at once (its slot back, its access log entry written) rather
-   * than hold its slot until its idle timeout; the client's next datagram opens a new one. Another error (a datagram
-   * too large for the path) loses that datagram only.
+   * ENETUNREACH on the connected socket) is counted ({@code sess_rx_errors}) and the session kept, as Envoy keeps it:
+   * the host may come back, and a client sending to a dead host keeps one socket and one access log entry. ECONNABORTED
+   * means the kernel destroyed the socket ({@code ss -K}, SOCK_DESTROY): it is closed, and the session ends with it
+   * ({@link #channelInactive}). Another error (a datagram too large for the path) loses that datagram only.
    */
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     if (unreachable(cause)) {
       udpStats.sessRxErrors().increment();
-      close();
+    } else if (aborted(cause)) {
+      udpStats.sessRxErrors().increment();
+      ctx.channel().close();
     } else {
       listener.stats().txErrors.increment();
     }
+  }
+
+  /** Linux's ECONNABORTED, negated as netty's native transports report errno (its Errors has no constant for it). */
+  private static final int ECONNABORTED_NEGATIVE = -103;
+
+  /** Whether {@code cause} says the kernel destroyed the socket (a native transport's ECONNABORTED). */
+  private static boolean aborted(Throwable cause) {
+    return cause instanceof io.netty.channel.unix.Errors.NativeIoException e && e.expectedErr() == ECONNABORTED_NEGATIVE;
   }
 
   /** Whether {@code cause} is an ICMP destination unreachable reported on a connected socket (NIO or native). */

@@ -49,6 +49,25 @@ class AdminEndpointsTest {
     }
   }
 
+  /** Envoy's serverState(): an initialized server whose health check failed is DRAINING, /ready included. */
+  @Test
+  void healthcheckFailMakesTheServerDrainingUntilHealthcheckOk() throws Exception {
+    try (TestUpstream a = new TestUpstream("a");
+        ProxyHarness proxy = new ProxyHarness(bootstrap(ROUTES, cluster("a", "ROUND_ROBIN", a.port())), PipelineMode.INLINE)) {
+      assertThat(admin(proxy, "POST", "/healthcheck/fail").statusCode()).isEqualTo(200);
+      HttpResponse<String> ready = admin(proxy, "GET", "/ready");
+      assertThat(ready.statusCode()).isEqualTo(503);
+      assertThat(ready.body()).isEqualTo("DRAINING\n");
+      assertThat(proxy.stat("server.state")).isEqualTo(1);
+      assertThat(proxy.admin("/stats/prometheus")).contains("envoy_server_state 1\n", "envoy_server_live 0\n");
+      assertThat(proxy.get("/x").statusCode()).as("traffic is still served").isEqualTo(200);
+
+      assertThat(admin(proxy, "POST", "/healthcheck/ok").statusCode()).isEqualTo(200);
+      assertThat(admin(proxy, "GET", "/ready").body()).isEqualTo("LIVE\n");
+      assertThat(proxy.stat("server.state")).isZero();
+    }
+  }
+
   @Test
   void drainListenersStopsAcceptingAndClosesIdleConnectionsButKeepsTheAdminUp() throws Exception {
     try (TestUpstream a = new TestUpstream("a");

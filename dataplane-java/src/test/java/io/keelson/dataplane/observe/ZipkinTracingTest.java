@@ -202,6 +202,44 @@ class ZipkinTracingTest {
     }
   }
 
+  /** A report skipped for a missing collector cluster was never sent: its spans count as dropped only. */
+  @Test
+  void aReportSkippedForAMissingCollectorClusterCountsItsSpansDroppedNotSent() throws Exception {
+    try (TestUpstream app = new TestUpstream("app");
+        ProxyHarness proxy = proxy(yaml(null, app.port(), 1, "").replace("collector_cluster: zipkin",
+            "collector_cluster: nowhere"), PipelineMode.INLINE, "details")) {
+      assertThat(curl(urls(proxy, "/", 5))).isEqualTo("200".repeat(5));
+      await().atMost(Duration.ofSeconds(20)).until(() -> proxy.stat("tracing.zipkin.reports_skipped_no_cluster") == 1);
+      assertThat(proxy.stat("tracing.zipkin.spans_dropped")).isEqualTo(5);
+      assertThat(proxy.stat("tracing.zipkin.spans_sent")).isZero();
+    }
+  }
+
+  /**
+   * A loop that meets a 17th collector (configs replaced over time) retires its reporters: the spans they hold are sent
+   * then, not lost with their timers (before, those of the last 5 s never arrived): all 17 arrive.
+   */
+  @Test
+  void aRetiredReporterSendsTheSpansItHolds() throws Exception {
+    int collectors = 17;
+    try (ZipkinCollector collector = new ZipkinCollector();
+        TestUpstream app = new TestUpstream("app");
+        ProxyHarness proxy = new ProxyHarness(yaml(null, app.port(), collector.port(), "collector_hostname: zipkin-0"),
+            PipelineMode.INLINE, 1)) {
+      for (int i = 0; i < collectors; i++) {
+        if (i > 0) {
+          proxy.server.update(BootstrapLoader.fromYaml(
+              yaml(null, app.port(), collector.port(), "collector_hostname: zipkin-" + i), "test.yaml"));
+        }
+        assertThat(curl("http://127.0.0.1:" + proxy.port() + "/" + i)).isEqualTo("200");
+      }
+      await().atMost(Duration.ofSeconds(30)).until(() -> collector.spans.size() == collectors);
+      assertThat(collector.reports.stream().map(ZipkinCollector.Report::host).distinct()).hasSize(collectors);
+      assertThat(proxy.stat("tracing.zipkin.spans_sent")).isEqualTo(collectors);
+      assertThat(proxy.stat("tracing.zipkin.spans_dropped")).isZero();
+    }
+  }
+
   @Test
   void refusesWhatTheZipkinTracerDoesNotDoByField() {
     String at = "test.yaml: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.tracing.provider"

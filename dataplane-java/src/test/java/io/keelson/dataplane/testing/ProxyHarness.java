@@ -24,7 +24,7 @@ public final class ProxyHarness implements AutoCloseable {
       HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
 
   public ProxyHarness(String yaml, PipelineMode mode) throws Exception {
-    this(yaml, mode, null);
+    this(yaml, mode, (io.keelson.dataplane.transport.Transport) null);
   }
 
   /** @param concurrency event loops (the other constructors run 2) */
@@ -44,13 +44,15 @@ public final class ProxyHarness implements AutoCloseable {
    */
   public ProxyHarness(String yaml, PipelineMode mode, io.keelson.dataplane.transport.Transport transport,
       Duration drainTime) throws Exception {
+    this(yaml, mode, o -> (transport == null ? o : o.withTransport(transport)).withDrainTime(drainTime));
+  }
+
+  /** @param tune changes the options (2 event loops, admin on an ephemeral port, 3 s drain time) */
+  public ProxyHarness(String yaml, PipelineMode mode, java.util.function.UnaryOperator<ProxyOptions> tune)
+      throws Exception {
     ProxySnapshot snapshot = BootstrapLoader.fromYaml(yaml, "test.yaml");
-    ProxyOptions options = ProxyOptions.defaults().withConcurrency(2).withPipeline(mode).withAdmin("127.0.0.1", 0)
-        .withDrainTime(drainTime);
-    if (transport != null) {
-      options = options.withTransport(transport);
-    }
-    server = new ProxyServer(snapshot, options).start();
+    server = new ProxyServer(snapshot, tune.apply(ProxyOptions.defaults().withConcurrency(2).withPipeline(mode)
+        .withAdmin("127.0.0.1", 0).withDrainTime(Duration.ofSeconds(3)))).start();
   }
 
   public int port() {

@@ -295,12 +295,13 @@ class UdpProxyTest {
   }
 
   /**
-   * An ICMP port unreachable from the host ends the session at once, not at its idle timeout (60 s by default), on
-   * every transport (each reports the error its own way).
+   * An ICMP port unreachable from the host is counted ({@code sess_rx_errors}) and the session kept, as Envoy keeps it:
+   * a client sending to a dead host keeps one session (one socket, one access log entry at its end), on every transport
+   * (each reports the error its own way). Before, each error ended the session and the next datagram opened another.
    */
   @org.junit.jupiter.params.ParameterizedTest
   @org.junit.jupiter.params.provider.EnumSource(io.keelson.dataplane.transport.Transport.class)
-  void aSessionEndsAtOnceWhenItsHostAnswersPortUnreachable(io.keelson.dataplane.transport.Transport transport,
+  void aPortUnreachableFromTheHostIsCountedAndTheSessionKept(io.keelson.dataplane.transport.Transport transport,
       @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
     org.junit.jupiter.api.Assumptions.assumeTrue(transport.unavailabilityCause() == null, transport + " not available");
     int closed;
@@ -314,14 +315,44 @@ class UdpProxyTest {
     UdpClient c = client(p);
     c.send("1");
     awaitStat(p, "cluster.a.udp.sess_rx_errors: 1");
+    c.send("2");
+    awaitStat(p, "cluster.a.udp.sess_rx_errors: 2");
+    assertThat(RunningProxies.admin(p, "/stats")).contains("udp.dns.downstream_sess_total: 1",
+        "udp.dns.downstream_sess_active: 1", "cluster.a.upstream_cx_active: 1", "udp.dns.idle_timeout: 0");
+    assertThat(java.nio.file.Files.exists(log) ? java.nio.file.Files.readAllLines(log) : java.util.List.<String>of())
+        .as("the session goes on: no entry yet").isEmpty();
+  }
+
+  /**
+   * A session whose socket the kernel destroys ({@code ss -K}: its reads fail with ECONNABORTED, it is disconnected)
+   * ends at once, not at its idle timeout: its slot back, its access log entry written; the client's next datagram opens
+   * a new session. Native transports (NIO reports the abort as a plain SocketException).
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(value = io.keelson.dataplane.transport.Transport.class, names = {"EPOLL",
+      "IO_URING"})
+  void aSessionEndsWhenTheKernelDestroysItsSocket(io.keelson.dataplane.transport.Transport transport,
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(transport.unavailabilityCause() == null, transport + " not available");
+    UdpEchoServer a = echo("a");
+    java.nio.file.Path log = dir.resolve("udp.log");
+    String logged = TO_A + io.keelson.dataplane.testing.ProxyHarness.fileAccessLog(log,
+        "%UPSTREAM_HOST% %BYTES_RECEIVED%\\n").indent(8);
+    ProxyServer p = proxies.start(udpListener(logged, cluster("a", "ROUND_ROBIN", a.port())), 1, transport);
+    UdpClient c = client(p);
+    assertThat(c.ask("1")).isEqualTo("a:1");
+    // The only socket connected to a's port is the session's (the client's is connected to the proxy).
+    Process ss = new ProcessBuilder("ss", "-K", "-u", "-n", "dst", "127.0.0.1:" + a.port())
+        .redirectErrorStream(true).start();
+    String out = new String(ss.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(ss.waitFor()).as(out).isZero();
     awaitStat(p, "udp.dns.downstream_sess_active: 0");
     awaitStat(p, "cluster.a.upstream_cx_active: 0");
-    assertThat(RunningProxies.admin(p, "/stats")).contains("udp.dns.idle_timeout: 0", "udp.dns.downstream_sess_total: 1");
     await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(java.nio.file.Files.exists(log)
         ? java.nio.file.Files.readAllLines(log) : java.util.List.<String>of())
-        .as("its access log entry, as a session's normal end").containsExactly("127.0.0.1:" + closed + " 1"));
-    c.send("2");
-    awaitStat(p, "udp.dns.downstream_sess_total: 2"); // the client's next datagram opens a new session
+        .as("its access log entry, as a session's normal end").containsExactly("127.0.0.1:" + a.port() + " 1"));
+    assertThat(c.ask("2")).as("a new session").isEqualTo("a:2");
+    assertThat(RunningProxies.admin(p, "/stats")).contains("udp.dns.downstream_sess_total: 2");
   }
 
   /**

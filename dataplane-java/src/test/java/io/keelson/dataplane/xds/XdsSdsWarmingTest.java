@@ -208,6 +208,22 @@ class XdsSdsWarmingTest {
     }
   }
 
+  /**
+   * A bootstrap with dynamic_resources is not initialized by its static listeners: between start (which binds them)
+   * and the xDS client's attachment the proxy was LIVE.
+   */
+  @Test
+  void aProxyAwaitingXdsIsNotLiveBeforeItsClientIsAttached() throws Exception {
+    String yaml = bootstrap(allTo("boot"), cluster("boot", "ROUND_ROBIN", TestUpstream.closedPort()));
+    try (ProxyHarness awaiting = new ProxyHarness(yaml, PipelineMode.INLINE, o -> o.withAwaitsXds(true));
+        ProxyHarness staticOnly = new ProxyHarness(yaml, PipelineMode.INLINE, o -> o)) {
+      assertThat(awaiting.server.boundListeners()).containsKey("ingress");
+      assertThat(awaiting.admin("/ready")).isEqualTo("INITIALIZING\n");
+      assertThat(awaiting.stat("server.state")).isEqualTo(3);
+      assertThat(staticOnly.admin("/ready")).isEqualTo("LIVE\n");
+    }
+  }
+
   @Test
   void theProxyGoesLiveWhenItsWarmingListenersInitialFetchTimeoutPasses() throws Exception {
     try (TestUpstream plain = new TestUpstream("plain");
@@ -253,7 +269,7 @@ class XdsSdsWarmingTest {
 
     Mesh() throws Exception {
       proxy = new ProxyHarness(bootstrap(allTo("boot"), cluster("boot", "ROUND_ROBIN", TestUpstream.closedPort())),
-          PipelineMode.INLINE);
+          PipelineMode.INLINE, o -> o.withAwaitsXds(true));
       controlPlane = new JavaControlPlane().start();
       client = XdsClient.startInstalling(XdsClientConfig.of("127.0.0.1", controlPlane.port(), false,
           Node.newBuilder().setId("warming").build()), proxy.server::install);

@@ -33,10 +33,27 @@ public final class SessionHosts {
     byAddress = HashMap.newHashMap(n);
     for (int i = 0; i < n; i++) {
       EndpointConfig e = endpoints.get(i);
-      String address = (e.host().indexOf(':') >= 0 ? "[" + e.host() + "]" : e.host()) + ":" + e.port();
+      String address = address(e);
       encoded[i] = Base64.getEncoder().encodeToString(address.getBytes(StandardCharsets.UTF_8));
       byEncoded.putIfAbsent(encoded[i], i);
       byAddress.putIfAbsent(address, i);
+    }
+  }
+
+  private static String address(EndpointConfig e) {
+    return (e.host().indexOf(':') >= 0 ? "[" + e.host() + "]" : e.host()) + ":" + e.port();
+  }
+
+  /**
+   * A retry (balanced without the session's host, as Envoy's) goes to endpoint {@code index} of {@code cluster}: the
+   * response tells the client its session's host is that one, when the request has a stateful session. On the
+   * connection's event loop.
+   */
+  public static void retriedOn(io.keelson.dataplane.filter.FilterContext policy,
+      io.keelson.dataplane.config.ClusterConfig cluster, int index) {
+    if (policy.session() != null && !cluster.isOriginalDst() && index < cluster.endpoints().size()) {
+      String address = address(cluster.endpoints().get(index));
+      policy.sessionServedBy(Base64.getEncoder().encodeToString(address.getBytes(StandardCharsets.UTF_8)));
     }
   }
 

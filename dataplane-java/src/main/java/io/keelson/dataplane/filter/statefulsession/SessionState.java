@@ -1,6 +1,5 @@
 package io.keelson.dataplane.filter.statefulsession;
 
-import io.keelson.dataplane.filter.FilterContext;
 import io.keelson.dataplane.route.Cookies;
 import io.keelson.dataplane.route.RequestHead;
 
@@ -14,8 +13,11 @@ public sealed interface SessionState {
   /** The request's encoded host (possibly malformed), or null when it carries none. */
   String requestValue(RequestHead head);
 
-  /** Tells the client its session's host is now {@code encoded}: a Set-Cookie, or the response header set. */
-  void writeHost(FilterContext response, String encoded);
+  /** The response header line ({@code name: value\r\n}) telling the client its session's host is now {@code encoded}. */
+  String line(String encoded);
+
+  /** Whether {@link #line} replaces the upstream's header of its name (a header) or is added (a Set-Cookie). */
+  boolean replacesUpstreams();
 
   /**
    * CookieBasedSessionState: {@code name="value"; Max-Age=ttl; Path=path; HttpOnly} as Envoy writes it (no Max-Age
@@ -28,8 +30,13 @@ public sealed interface SessionState {
     }
 
     @Override
-    public void writeHost(FilterContext response, String encoded) {
-      response.addResponseHeaders(Cookies.setCookieLine(name, encoded, ttlSeconds, path));
+    public String line(String encoded) {
+      return Cookies.setCookieLine(name, encoded, ttlSeconds, path);
+    }
+
+    @Override
+    public boolean replacesUpstreams() {
+      return false;
     }
   }
 
@@ -41,8 +48,13 @@ public sealed interface SessionState {
     }
 
     @Override
-    public void writeHost(FilterContext response, String encoded) {
-      response.setResponseHeaders(name + ": " + encoded + "\r\n");
+    public String line(String encoded) {
+      return name + ": " + encoded + "\r\n";
+    }
+
+    @Override
+    public boolean replacesUpstreams() {
+      return true;
     }
   }
 }

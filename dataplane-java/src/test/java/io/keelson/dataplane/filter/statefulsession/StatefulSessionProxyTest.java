@@ -182,21 +182,57 @@ class StatefulSessionProxyTest {
                           host_selection_retry_max_attempts: 3
       """;
 
+  /**
+   * A retry is balanced without the session's host (as Envoy's), and the response tells the client the host that
+   * served it, as Envoy's filter writes the session state from the response's upstream host: one Set-Cookie naming
+   * it, replacing the first try's when that one was a balanced pick too.
+   */
   @ParameterizedTest
   @EnumSource(PipelineMode.class)
-  void aRetryIsBalancedWithoutTheSessionsHost(PipelineMode mode) throws Exception {
+  void aRetryIsBalancedWithoutTheSessionsHostAndTheCookieNamesTheHostThatServed(PipelineMode mode) throws Exception {
     Map<String, TestUpstream> ups = upstreams("a", "b");
-    ProxyHarness proxy = keep(new ProxyHarness(bootstrap(RETRYING_VHOSTS, cluster("svc", "ROUND_ROBIN", ports(ups, "a", "b")),
-        filter(COOKIE, false)), mode));
-    String a = Base64.getEncoder().encodeToString(("127.0.0.1:" + ups.get("a").port()).getBytes(StandardCharsets.US_ASCII));
-    ups.get("a").forceStatus = 503;
+    ProxyHarness proxy = retrying(ups, COOKIE, mode);
+    String a = encoded(ups.get("a"));
+    String servedByB = "global-session-cookie=\"" + encoded(ups.get("b")) + "\"; Max-Age=120; Path=/path; HttpOnly";
     for (String version : List.of("--http1.1", "--http2-prior-knowledge")) {
       int before = ups.get("a").requests.get();
       Map<String, String> r = curl(version, "-H", "Cookie: global-session-cookie=" + a, url(proxy, "/"));
       assertThat(r.get(":status")).as("the first try goes to the session's host; the retry (as Envoy's) does not").isEqualTo("200");
       assertThat(r.get("x-upstream")).isEqualTo("b");
       assertThat(ups.get("a").requests.get()).isEqualTo(before + 1);
+      assertThat(r.get("set-cookie")).as("the session moves to the host that served").isEqualTo(servedByB);
+
+      before = ups.get("a").requests.get();
+      for (int i = 0; i < 4; i++) { // no cookie: round robin sends some first tries to a, whose cookie the retry replaces
+        Map<String, String> fresh = curl(version, url(proxy, "/"));
+        assertThat(fresh.get("x-upstream")).isEqualTo("b");
+        assertThat(fresh.get("set-cookie")).as("one Set-Cookie, naming b").isEqualTo(servedByB);
+      }
+      assertThat(ups.get("a").requests.get()).as("first tries on a").isGreaterThan(before);
     }
+  }
+
+  @ParameterizedTest
+  @EnumSource(PipelineMode.class)
+  void aRetryMovesAHeaderSessionToTheHostThatServed(PipelineMode mode) throws Exception {
+    Map<String, TestUpstream> ups = upstreams("a", "b");
+    ProxyHarness proxy = retrying(ups, HEADER, mode);
+    for (String version : List.of("--http1.1", "--http2-prior-knowledge")) {
+      Map<String, String> r = curl(version, "-H", "x-session: " + encoded(ups.get("a")), url(proxy, "/"));
+      assertThat(r.get("x-upstream")).isEqualTo("b");
+      assertThat(r.get("x-session")).isEqualTo(encoded(ups.get("b")));
+    }
+  }
+
+  /** A proxy retrying 5xx once on another host, with session state {@code state}; upstream a answers 503. */
+  private ProxyHarness retrying(Map<String, TestUpstream> ups, String state, PipelineMode mode) throws Exception {
+    ups.get("a").forceStatus = 503;
+    return keep(new ProxyHarness(bootstrap(RETRYING_VHOSTS, cluster("svc", "ROUND_ROBIN", ports(ups, "a", "b")),
+        filter(state, false)), mode));
+  }
+
+  private static String encoded(TestUpstream up) {
+    return Base64.getEncoder().encodeToString(("127.0.0.1:" + up.port()).getBytes(StandardCharsets.US_ASCII));
   }
 
   /** Two upstreams health-checked every 0.1 s; {@code common} is the cluster's common_lb_config, or "". */
@@ -293,7 +329,8 @@ class StatefulSessionProxyTest {
         headers.put(":version", parts[0]);
         headers.put(":status", parts[1]);
       } else if (line.indexOf(':') > 0) {
-        headers.put(line.substring(0, line.indexOf(':')).toLowerCase(java.util.Locale.ROOT), line.substring(line.indexOf(':') + 1).trim());
+        headers.merge(line.substring(0, line.indexOf(':')).toLowerCase(java.util.Locale.ROOT),
+            line.substring(line.indexOf(':') + 1).trim(), (first, next) -> first + "\n" + next); // repeated: one a line
       }
     }
     assertThat(headers).as("curl %s: %s", cmd, out).containsKey(":status");
