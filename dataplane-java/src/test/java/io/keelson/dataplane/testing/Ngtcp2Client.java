@@ -42,8 +42,26 @@ public final class Ngtcp2Client {
    */
   public static Response send(String method, int port, String authority, String path, byte[] body, Path dir,
       String... options) throws Exception {
+    return run(List.of(), "127.0.0.1", method, port, authority, path, body, dir, options);
+  }
+
+  /**
+   * A GET of {@code https://sni/path} sending {@code sni} in the ClientHello: this client sends the host it connects to
+   * as SNI ("localhost" for an IP address; it ignores {@code --sni}), so it runs in a mount namespace of its own where
+   * {@code /etc/hosts} maps {@code sni} to 127.0.0.1 (needs root, as the other namespace tests).
+   */
+  public static Response getWithSni(int port, String sni, String path, Path dir) throws Exception {
+    Path hosts = java.nio.file.Files.writeString(java.nio.file.Files.createTempFile(dir, "hosts", ""),
+        "127.0.0.1 " + sni + "\n");
+    return run(List.of("unshare", "-m", "sh", "-c", "mount --bind \"$0\" /etc/hosts && exec \"$@\"", hosts.toString()),
+        sni, "GET", port, sni, path, null, dir);
+  }
+
+  private static Response run(List<String> prefix, String host, String method, int port, String authority, String path,
+      byte[] body, Path dir, String... options) throws Exception {
     Path downloads = java.nio.file.Files.createTempDirectory(dir, "h3-download");
-    List<String> cmd = new ArrayList<>(List.of(BINARY, "--exit-on-all-streams-close", "--no-quic-dump",
+    List<String> cmd = new ArrayList<>(prefix);
+    cmd.addAll(List.of(BINARY, "--exit-on-all-streams-close", "--no-quic-dump",
         "--no-http-dump", "--timeout=10s", "--handshake-timeout=10s", "--download=" + downloads, "-m", method));
     if (body != null) {
       Path data = java.nio.file.Files.createTempFile(dir, "h3-body", ".bin");
@@ -51,7 +69,7 @@ public final class Ngtcp2Client {
       cmd.add("--data=" + data);
     }
     cmd.addAll(List.of(options));
-    cmd.addAll(List.of("127.0.0.1", Integer.toString(port), "https://" + authority + path));
+    cmd.addAll(List.of(host, Integer.toString(port), "https://" + authority + path));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     byte[] out = p.getInputStream().readAllBytes();
     if (!p.waitFor(60, TimeUnit.SECONDS)) {
