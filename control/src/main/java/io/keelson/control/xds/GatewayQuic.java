@@ -42,13 +42,15 @@ final class GatewayQuic {
   record Server(FilterChain tcpChain, String routeName) {}
 
   /** The UDP listener (null: no server to mirror) and the route configs whose responses advertise it. */
-  record Mirror(Listener listener, Set<String> advertisedRoutes) {}
+  record Mirror(Listener listener, Set<String> advertisedRoutes) {
+    static final Mirror NONE = new Mirror(null, Set.of());
+  }
 
   static Mirror of(String address, int port, List<Server> servers) {
     List<Server> mirrored = servers.size() == 1 ? servers
         : servers.stream().filter(s -> !requiresClientCertificate(s.tcpChain())).toList();
     if (mirrored.isEmpty()) {
-      return new Mirror(null, Set.of());
+      return Mirror.NONE;
     }
     Listener.Builder l = Listener.newBuilder().setName("udp_" + address + "_" + port)
         .setAddress(Address.newBuilder().setSocketAddress(SocketAddress.newBuilder().setProtocol(SocketAddress.Protocol.UDP)

@@ -21,6 +21,7 @@ import io.keelson.control.store.PolicySet;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -92,6 +93,7 @@ final class GatewayTranslator {
       }
       Listener.Builder l = Listener.newBuilder().setName(address + "_" + port)
           .setAddress(MeshTranslator.address(address, port));
+      GatewayQuic.Mirror mirror = GatewayQuic.Mirror.NONE;
       if (!tls) {
         String routeName = "http." + port;
         routes.add(routeConfig(routeName, port, servers, state, names));
@@ -134,13 +136,14 @@ final class GatewayTranslator {
         if (l.getFilterChainsCount() == 0) {
           continue;
         }
-        GatewayQuic.Mirror mirror = GatewayQuic.of(address, port, http3);
-        if (mirror.listener() != null) {
-          listeners.add(mirror.listener());
-          routes.replaceAll(rc -> mirror.advertisedRoutes().contains(rc.getName()) ? GatewayQuic.advertised(rc, port) : rc);
-        }
+        mirror = GatewayQuic.of(address, port, http3);
       }
       listeners.add(l.build());
+      if (mirror.listener() != null) {
+        listeners.add(mirror.listener());
+        Set<String> advertised = mirror.advertisedRoutes();
+        routes.replaceAll(rc -> advertised.contains(rc.getName()) ? GatewayQuic.advertised(rc, port) : rc);
+      }
     }
     // DestinationRule credentialName: a gateway's clusters originate TLS with SDS secrets (sidecars' do not).
     List<Cluster> clusters = GatewayOrigination.clusters(state, shared.clusters());

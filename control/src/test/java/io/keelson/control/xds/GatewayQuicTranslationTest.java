@@ -62,8 +62,8 @@ class GatewayQuicTranslationTest {
   void simpleAndMutualHttpsServersGetAUdpMirrorOfTheirPortAndAdvertiseIt() throws Exception {
     PolicySet state = store(secrets + "---\n" + MESH).current();
     MeshResources r = gateway(state, true);
-    assertThat(r.listeners()).extracting(Listener::getName).containsExactly("0.0.0.0_80", "udp_0.0.0.0_443",
-        "0.0.0.0_443", "udp_0.0.0.0_8443", "0.0.0.0_8443");
+    assertThat(r.listeners()).extracting(Listener::getName).containsExactly("0.0.0.0_80", "0.0.0.0_443",
+        "udp_0.0.0.0_443", "0.0.0.0_8443", "udp_0.0.0.0_8443");
 
     Listener simple = listener(r, "udp_0.0.0.0_443");
     assertThat(simple.getAddress().getSocketAddress().getProtocol()).isEqualTo(SocketAddress.Protocol.UDP);
@@ -101,6 +101,13 @@ class GatewayQuicTranslationTest {
     // the TCP listeners are those without the flag
     MeshResources off = gateway(state, false);
     assertThat(listener(r, "0.0.0.0_443")).isEqualTo(listener(off, "0.0.0.0_443"));
+
+    // explain --gateway: the HTTPS port's route configuration, served over HTTP/3 too
+    assertThat(io.keelson.control.api.ExplainerAccess.explainGateway(r, "gw", 443, "secure.example.com", "/", Map.of(),
+        "GET").get("why").toString()).contains("uses its route configuration 'https.443.https.ingress.istio-system'")
+        .contains("over HTTP/3 too: its QUIC listener 'udp_0.0.0.0_443' (UDP port 443) serves the same routes");
+    assertThat(io.keelson.control.api.ExplainerAccess.explainGateway(off, "gw", 443, "secure.example.com", "/", Map.of(),
+        "GET").get("why").toString()).doesNotContain("HTTP/3");
 
     // the data plane takes the UDP listeners as HTTP/3 listeners
     var snapshot = dataPlaneTakes(r, state, LABELS, "istio-system");
