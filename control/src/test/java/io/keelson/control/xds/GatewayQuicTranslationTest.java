@@ -171,4 +171,28 @@ class GatewayQuicTranslationTest {
     var snapshot = dataPlaneTakes(r, state, LABELS, "istio-system");
     assertThat(snapshot.quicListeners()).containsKey("udp_0.0.0.0_9443");
   }
+
+  @Test
+  void gatewayApiHttpsListenersAreMirroredAsIstiodsConvertedServersAndProxyProtocolStaysOnTcp() throws Exception {
+    // istiod turns a Gateway API Gateway into Istio servers before merging, so its HTTPS listeners get the mirror too
+    PolicySet state = store(GatewayTranslationTest.GATEWAY_API.formatted(GatewayTranslationTest.b64(
+        GatewayTranslationTest.leaf.certPem()), GatewayTranslationTest.b64(GatewayTranslationTest.leaf.keyPem())))
+        .current();
+    MeshResources r = GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()), state,
+        Map.of("gateway.networking.k8s.io/gateway-name", "web"), "0.0.0.0", "edge", true, true);
+    assertThat(r.listeners()).extracting(Listener::getName).containsExactly("0.0.0.0_8080", "0.0.0.0_8443",
+        "udp_0.0.0.0_8443");
+    FilterChain chain = listener(r, "udp_0.0.0.0_8443").getFilterChains(0);
+    assertThat(chain.getFilterChainMatch().getServerNamesList()).containsExactly("secure.example.com");
+    assertThat(quicTls(chain).getCommonTlsContext().getTlsCertificateSdsSecretConfigs(0).getName())
+        .isEqualTo("kubernetes://edge/web-cert");
+    assertThat(hcm(chain).getRds().getRouteConfigName()).isEqualTo("https.8443.https.web.edge");
+    assertThat(altSvc(routes(r, "https.8443.https.web.edge"))).containsOnly("h3=\":8443\"; ma=86400");
+    assertThat(altSvc(routes(r, "http.8080"))).containsOnly("none");
+
+    // meshConfig gatewayTopology.proxyProtocol: istiod reads PROXY headers on TCP listeners only
+    MeshResources proxied = GatewayProxyProtocol.apply(r);
+    assertThat(listener(proxied, "0.0.0.0_8443").getListenerFilters(0).getName()).isEqualTo(GatewayProxyProtocol.FILTER);
+    assertThat(listener(proxied, "udp_0.0.0.0_8443").getListenerFiltersList()).isEmpty();
+  }
 }
