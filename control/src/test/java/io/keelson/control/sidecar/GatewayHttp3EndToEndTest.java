@@ -27,7 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
  * HTTP/3 at an ingress gateway from the control plane ({@code setQuicListeners}, what {@code bin/keelson control
  * --enable-quic-listeners} sets): the gateway's SIMPLE HTTPS server is served over QUIC on its port too, ngtcp2's
  * client reaches the mesh service through it (gateway, STRICT mTLS, the app's sidecar), curl over TCP HTTPS on the same
- * port still works and is told {@code alt-svc: h3=":PORT"}, and a rotated Secret reaches the QUIC chain's certificate
+ * port still works and is told {@code alt-svc: h3=":PORT"}, the MUTUAL server's QUIC chain takes a client certificate
+ * and refuses a client without one, and a rotated Secret reaches the QUIC chain's certificate
  * over SDS as it reaches the TCP chain's.
  */
 class GatewayHttp3EndToEndTest {
@@ -45,6 +46,7 @@ class GatewayHttp3EndToEndTest {
     TestCa.Leaf certB = ca.issue("secure.example.com", "secure.example.com");
     TestCa.Leaf mtlsCert = ca.issue("mtls.example.com", "mtls.example.com");
     Path caFile = ca.write(dir, "ca.pem");
+    Path client = ca.issue("client").write(dir, "client");
     try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001,
             CaOptions.selfSigned(null), 0));
         SampleService v1 = new SampleService("product", "v1").start("127.0.0.1", 0);
@@ -70,6 +72,13 @@ class GatewayHttp3EndToEndTest {
       var tcp = curl("--resolve", resolve, "--cacert", caFile.toString(), "https://secure.example.com:" + https + "/items");
       assertThat(tcp.exit()).as(tcp.err()).isZero();
       assertThat(tcp.out()).contains("x-served-by: product-v1").contains("alt-svc: h3=\":" + https + "\"; ma=86400");
+
+      // MUTUAL over HTTP/3: the Secret's ca.crt verifies client certificates on the QUIC chain too
+      Ngtcp2Client.Response withCert = Ngtcp2Client.getWithSni(mutual, "mtls.example.com", "/items", dir,
+          "--cert=" + client, "--key=" + Ngtcp2Client.sec1Key(client.resolveSibling("client.key")));
+      assertThat(withCert.status()).as(withCert.output()).isEqualTo(200);
+      assertThat(withCert.header("x-served-by")).isEqualTo("product-v1");
+      assertThat(Ngtcp2Client.getWithSni(mutual, "mtls.example.com", "/items", dir).status()).isEqualTo(-1);
 
       // the QUIC chain's certificate follows the Secret over SDS
       assertThat(quicSerial(https)).isEqualTo(certA.cert().getSerialNumber());

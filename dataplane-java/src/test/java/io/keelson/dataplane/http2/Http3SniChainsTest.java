@@ -46,56 +46,23 @@ class Http3SniChainsTest {
   }
 
   /**
-   * One QUIC chain (a {@code filter_chains} item) with {@code names}, the certificate {@code cert} and routes to
-   * {@code cluster}; with {@code clientCa} (else "") client certificates are required and checked against it.
+   * One QUIC chain (a {@code filter_chains} item) with {@code names}, the certificate {@code cert}, stat prefix
+   * {@code chain_<cluster>} and routes to {@code cluster}; with {@code clientCa} (else "") client certificates are
+   * required and checked against it.
    */
   static String chain(String names, Path cert, String cluster, String clientCa) {
     Path key = cert.resolveSibling(cert.getFileName().toString().replace(".crt", ".key"));
-    return """
-            - filter_chain_match: { server_names: %s }
-              transport_socket:
-                name: envoy.transport_sockets.quic
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.transport_sockets.quic.v3.QuicDownstreamTransport
-                  downstream_tls_context:
-                    require_client_certificate: %s
-                    common_tls_context:
-                      %s
-                      tls_certificates:
-                      - certificate_chain: { filename: "%s" }
-                        private_key: { filename: "%s" }
-                      alpn_protocols: [h3]
-              filters:
-              - name: envoy.filters.network.http_connection_manager
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                  codec_type: HTTP3
-                  stat_prefix: %s
-                  http3_protocol_options: {}
-                  route_config:
-                    name: %s
-                    virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                      - match: { prefix: "/" }
-                        route: { cluster: %s }
-                  http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-        """.formatted(names, !clientCa.isEmpty(), clientCa.isEmpty() ? ""
-            : "validation_context: { trusted_ca: { filename: \"" + clientCa + "\" } }", cert, key, "chain_" + cluster, cluster, cluster);
+    String tls = clientCa.isEmpty() ? "" : "            require_client_certificate: true\n";
+    String chain = QuicYaml.chain("chain_" + cluster, cert, key, tls, ProxyHarness.allTo(cluster), "", "")
+        .replaceFirst("    - transport_socket:", "    - filter_chain_match: { server_names: " + names.replace("$", "\\$")
+            + " }\n      transport_socket:");
+    return clientCa.isEmpty() ? chain : chain.replace("              alpn_protocols: [h3]\n",
+        "              alpn_protocols: [h3]\n              validation_context: { trusted_ca: { filename: \"" + clientCa
+            + "\" } }\n");
   }
 
   static String listener(String chains) {
-    return """
-          - name: h3
-            address: { socket_address: { protocol: UDP, address: 127.0.0.1, port_value: 0 } }
-            udp_listener_config:
-              quic_options: {}
-            filter_chains:
-        """ + chains;
+    return QuicYaml.listenerHead("h3", 0, "{}") + chains;
   }
 
   private ProxyServer start(String chains, int... ports) throws Exception {
