@@ -68,8 +68,29 @@ final class Explainer {
             + "; its HTTP route configurations are " + r.routes().stream().map(RouteConfiguration::getName).toList()
             + " and its listeners " + r.listeners().stream().map(l -> l.getName()).toList()));
     return explain(r, rc, node, "gateway '" + node + "' port " + port + " uses its route configuration '"
-        + rc.getName() + "' (its Gateways' servers and the VirtualServices/HTTPRoutes bound to them)",
+        + rc.getName() + "' (its Gateways' servers and the VirtualServices/HTTPRoutes bound to them)"
+        + http3(r, port, rc.getName()),
         rc.getName().startsWith("https.") ? "https" : "http", host, pathAndQuery, headers, method);
+  }
+
+  /** How HTTP/3 reaches {@code routeName} on {@code port}: its QUIC listener's name, or "" when none serves it. */
+  private static String http3(MeshResources r, int port, String routeName) {
+    return r.listeners().stream()
+        .filter(l -> l.hasUdpListenerConfig() && l.getAddress().getSocketAddress().getPortValue() == port)
+        .filter(l -> l.getFilterChainsList().stream().anyMatch(c -> rds(c).equals(routeName)))
+        .map(l -> "; over HTTP/3 too: its QUIC listener '" + l.getName() + "' (UDP port " + port + ") serves the same"
+            + " routes")
+        .findFirst().orElse("");
+  }
+
+  private static String rds(io.envoyproxy.envoy.config.listener.v3.FilterChain c) {
+    try {
+      return c.getFiltersCount() == 0 ? "" : c.getFilters(0).getTypedConfig().unpack(
+          io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.class)
+          .getRds().getRouteConfigName();
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      return "";
+    }
   }
 
   /** @param scheme the request's {@code :scheme} unless its headers say one: https on a gateway's TLS port */

@@ -24,9 +24,10 @@ final class GatewayStreamExplainer {
 
   private GatewayStreamExplainer() {}
 
-  /** The listener of {@code r} bound to {@code port}, or null. */
+  /** The TCP listener of {@code r} bound to {@code port} (not its HTTP/3 mirror over UDP), or null. */
   static Listener listener(MeshResources r, int port) {
-    return r.listeners().stream().filter(l -> l.getAddress().getSocketAddress().getPortValue() == port).findFirst()
+    return r.listeners().stream().filter(l -> l.getAddress().getSocketAddress().getPortValue() == port
+            && !l.hasUdpListenerConfig()).findFirst()
         .orElse(null);
   }
 

@@ -22,7 +22,7 @@ final class ControlCommand {
                                  [--access-log-file PATH [--access-log-encoding TEXT|JSON] [--access-log-format F]]
                                  [--tracing-otlp|--tracing-zipkin HOST:PORT|SERVICE [--tracing-provider-name N]
                                   [--tracing-sampling P]]
-                                 [--mesh-config FILE]
+                                 [--mesh-config FILE] [--enable-quic-listeners]
 
       Runs Keelson's control plane: xDS (ADS over gRPC, state of the world and delta) and the HTTP API.
         --xds-port N       xDS port (default 15010; 0 = any free port)
@@ -47,6 +47,9 @@ final class ControlCommand {
                            normalizes request paths before authorization and routing: NONE, BASE (default: RFC 3986,
                            e.g. /a/../b and /%61 become /b and /a), MERGE_SLASHES (and // becomes /),
                            DECODE_AND_MERGE_SLASHES (and %2F, %5C unescaped); overrides pathNormalization in --mesh-config
+        --enable-quic-listeners  istiod's PILOT_ENABLE_QUIC_LISTENERS (the environment variable is read too): every
+                           ingress gateway's HTTPS servers that terminate TLS are also served over HTTP/3, on a UDP
+                           listener of the same port, and their responses carry alt-svc: h3=":PORT"; ma=86400
         --xds-tls-port N   secure port: ADS and the certificate service over TLS, join tokens required
                            (default 15012; 0 = any free port; -1 = off)
         --trust-domain TD  SPIFFE trust domain of workload identities (default cluster.local)
@@ -117,7 +120,7 @@ final class ControlCommand {
         "--tracing-sampling",
         "--outbound-traffic-policy", "--locality-lb", "--mesh-config", "--protocol-detection-timeout",
         "--path-normalization"),
-        Set.of());
+        Set.of("--enable-quic-listeners"));
     Path dataDir = a.has("--data-dir") ? Path.of(a.get("--data-dir", null)) : null;
     CaOptions ca = new CaOptions(a.get("--trust-domain", CaOptions.DEFAULT_TRUST_DOMAIN),
         a.has("--workload-cert-ttl") ? SecurityCommands.duration(a.get("--workload-cert-ttl", null))
@@ -228,6 +231,9 @@ final class ControlCommand {
     ControlPlane cp;
     try {
       cp = ControlPlane.start(o);
+      if (a.has("--enable-quic-listeners") || "true".equalsIgnoreCase(System.getenv("PILOT_ENABLE_QUIC_LISTENERS"))) {
+        cp.xds.setQuicListeners(true);
+      }
     } catch (PolicyException e) {
       System.err.println("keelson control: the saved state cannot be loaded:\n" + e.getMessage());
       return 1;

@@ -17,12 +17,15 @@ public final class GatewayProxyProtocol {
 
   private GatewayProxyProtocol() {}
 
-  /** {@code gateway}'s resources with the listener filter first on each of its listeners. */
+  /**
+   * {@code gateway}'s resources with the listener filter first on each of its TCP listeners (not the HTTP/3 ones over
+   * UDP, as istiod: QUIC has no PROXY header).
+   */
   public static MeshResources apply(MeshResources gateway) {
     ListenerFilter filter = ListenerFilter.newBuilder().setName(FILTER)
         .setTypedConfig(Any.pack(ProxyProtocol.getDefaultInstance())).build();
     List<Listener> listeners = gateway.listeners().stream()
-        .map(l -> l.toBuilder().clearListenerFilters().addListenerFilters(filter)
+        .map(l -> l.hasUdpListenerConfig() ? l : l.toBuilder().clearListenerFilters().addListenerFilters(filter)
             .addAllListenerFilters(l.getListenerFiltersList()).build())
         .toList();
     return gateway.withListeners(listeners);

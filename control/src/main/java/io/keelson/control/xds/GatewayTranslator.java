@@ -21,6 +21,7 @@ import io.keelson.control.store.PolicySet;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -44,6 +45,12 @@ final class GatewayTranslator {
   /** A server of a Gateway selecting this proxy. */
   record Bound(Policy.Gateway gateway, Policy.Server server) {}
 
+  /** {@link #translate(MeshResources, PolicySet, Map, String, String, boolean, boolean)} without HTTP/3 mirrors. */
+  static MeshResources translate(MeshResources shared, PolicySet state, Map<String, String> labels, String address,
+      String sdsNamespace, boolean identity) {
+    return translate(shared, state, labels, address, sdsNamespace, identity, false);
+  }
+
   /**
    * {@code shared}'s clusters and endpoints (the mesh, over mTLS when the gateway has an identity) with the listeners
    * and routes of the Gateways selecting {@code labels}, bound on {@code address}.
@@ -52,9 +59,10 @@ final class GatewayTranslator {
    *        ({@link GatewayTls#downstreamSds}), only those of Secrets it may read; null (the plaintext xDS port): servers
    *        needing a Secret get no chain (see {@link #warnings})
    * @param identity the gateway has a SPIFFE ID (ISTIO_MUTUAL servers need it; without, they get no chain)
+   * @param quic istiod's {@code PILOT_ENABLE_QUIC_LISTENERS}: HTTPS ports get their HTTP/3 mirror ({@link GatewayQuic})
    */
   static MeshResources translate(MeshResources shared, PolicySet state, Map<String, String> labels, String address,
-      String sdsNamespace, boolean identity) {
+      String sdsNamespace, boolean identity, boolean quic) {
     // Backends are registry Services or ServiceEntry hosts (istiod's outbound|<port>||<host> clusters, in shared).
     ClusterNames names = new ClusterNames(io.keelson.control.store.ServiceEntries.byHost(state), 0);
     Map<Integer, List<Bound>> byPort = new TreeMap<>();
@@ -85,6 +93,7 @@ final class GatewayTranslator {
       }
       Listener.Builder l = Listener.newBuilder().setName(address + "_" + port)
           .setAddress(MeshTranslator.address(address, port));
+      GatewayQuic.Mirror mirror = GatewayQuic.Mirror.NONE;
       if (!tls) {
         String routeName = "http." + port;
         routes.add(routeConfig(routeName, port, servers, state, names));
@@ -101,6 +110,7 @@ final class GatewayTranslator {
         byRoute.forEach((routeName, bound) -> routes.add(routeConfig(routeName, port, bound, state, names)));
         l.addListenerFilters(MeshMtls.tlsInspector());
         java.util.Set<String> taken = new java.util.HashSet<>(); // names an HTTPS chain selects ("*": none)
+        List<GatewayQuic.Server> http3 = new ArrayList<>(); // istiod's IsEligibleForHTTP3Upgrade: HTTPS, terminated
         for (Bound b : https) {
           GatewayTls.ServerSocket socket = GatewayTls.forServer(state, b.gateway(), b.server(), sdsNamespace, identity);
           if (socket.socket() == null) {
@@ -110,9 +120,13 @@ final class GatewayTranslator {
           if (!b.server().hosts().contains("*")) {
             match.addAllServerNames(b.server().hosts());
           }
-          l.addFilterChains(FilterChain.newBuilder().setName(b.gateway().ref() + "/" + b.server().index())
+          FilterChain chain = FilterChain.newBuilder().setName(b.gateway().ref() + "/" + b.server().index())
               .setFilterChainMatch(match).addFilters(connectionManager(address + "_" + port, httpsRouteName(b), b.server().grpcWeb(), state))
-              .setTransportSocket(socket.socket()));
+              .setTransportSocket(socket.socket()).build();
+          l.addFilterChains(chain);
+          if (quic && b.server().protocol().equals("HTTPS")) {
+            http3.add(new GatewayQuic.Server(chain, httpsRouteName(b)));
+          }
           taken.addAll(b.server().hosts().contains("*") ? List.of("*") : b.server().hosts());
         }
         // TLS servers on the same port (istiod's): their tcp_proxy chains beside the HTTPS ones, all chosen by SNI.
@@ -122,8 +136,14 @@ final class GatewayTranslator {
         if (l.getFilterChainsCount() == 0) {
           continue;
         }
+        mirror = GatewayQuic.of(address, port, http3);
       }
       listeners.add(l.build());
+      if (mirror.listener() != null) {
+        listeners.add(mirror.listener());
+        Set<String> advertised = mirror.advertisedRoutes();
+        routes.replaceAll(rc -> advertised.contains(rc.getName()) ? GatewayQuic.advertised(rc, port) : rc);
+      }
     }
     // DestinationRule credentialName: a gateway's clusters originate TLS with SDS secrets (sidecars' do not).
     List<Cluster> clusters = GatewayOrigination.clusters(state, shared.clusters());

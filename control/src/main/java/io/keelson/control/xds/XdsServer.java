@@ -138,6 +138,7 @@ public final class XdsServer implements AutoCloseable {
   private volatile io.keelson.control.security.ExtensionProviders extensionProviders =
       io.keelson.control.security.ExtensionProviders.NONE;
   private volatile boolean gatewayProxyProtocol; // meshConfig defaultConfig.gatewayTopology.proxyProtocol
+  private volatile boolean quicListeners; // istiod's PILOT_ENABLE_QUIC_LISTENERS
   private volatile PathNormalizationLevel pathNormalization = PathNormalizationLevel.DEFAULT; // meshConfig pathNormalization
   private volatile ExtAuthzClusters extAuthz = ExtAuthzClusters.NONE; // volatile: changedFor reads it without the lock
   private final int outboundPort;
@@ -222,6 +223,16 @@ public final class XdsServer implements AutoCloseable {
    */
   public void setGatewayProxyProtocol(boolean enabled) {
     this.gatewayProxyProtocol = enabled;
+  }
+
+  /**
+   * istiod's {@code PILOT_ENABLE_QUIC_LISTENERS}: every ingress gateway's HTTPS servers that terminate TLS are served
+   * over HTTP/3 too, on a UDP listener of the same port, and their routes advertise it with {@code alt-svc}
+   * ({@link GatewayQuic}). Pushes the change to connected proxies.
+   */
+  public void setQuicListeners(boolean enabled) {
+    this.quicListeners = enabled;
+    retranslate();
   }
 
   /**
@@ -483,10 +494,10 @@ public final class XdsServer implements AutoCloseable {
         PolicySet gwAfter = SourceViews.seen(after, gwLabels, namespace(p), sources.exportDefaults(), root);
         List<String> types = withEnvoyFilters(p, before, after, typesChanged(
             gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(gwBefore, workloads, ids, mtls),
-                gwBefore, gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls), before,
+                gwBefore, gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls, quicListeners), before,
                 gw.registration().labels(), namespace(p), extAuthz)),
             gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(gwAfter, workloads, ids, mtls),
-                gwAfter, gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls), after,
+                gwAfter, gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls, quicListeners), after,
                 gw.registration().labels(), namespace(p), extAuthz))));
         types = withTelemetry(p, before, after, types);
         if (gw.namespace() != null && !GatewaySecrets.forGateway(before, gw.registration().labels(), gw.namespace())
@@ -820,7 +831,7 @@ public final class XdsServer implements AutoCloseable {
               port -> translator(port).translate(translated, workloads()));
       return byNode.computeIfAbsent(p.nodeId, n -> gatewayTopology(GatewayPolicies.apply(UndefinedClusters.defined(
           GatewayTranslator.translate(shared, routes, gw.registration().labels(), gw.registration().address(),
-          gw.namespace(), gw.spiffeId() != null), true), translated, gw.registration().labels(), namespace(p),
+          gw.namespace(), gw.spiffeId() != null, quicListeners), true), translated, gw.registration().labels(), namespace(p),
           extAuthz)));
           // its AuthorizationPolicies and RequestAuthentications, then the mesh's gateway topology
     }

@@ -41,6 +41,9 @@ public final class Http3Listener {
 
   private final ProxyContext context;
   private final String listenerName;
+  /** The listener's chains selected by SNI (empty: one chain): a chain with its own connection manager serves the
+   * connections whose SNI chose it. */
+  private final java.util.List<io.keelson.dataplane.config.SniCertificate> chains;
   private final long streamIdleNanos;
   private final QuicOptions quic;
   private final ChannelGroup connections = new DefaultChannelGroup("h3-connections", GlobalEventExecutor.INSTANCE);
@@ -49,6 +52,7 @@ public final class Http3Listener {
   public Http3Listener(ProxyContext context, ListenerConfig listener, QuicOptions quic) {
     this.context = context;
     this.listenerName = listener.name();
+    this.chains = listener.sniCertificates();
     this.streamIdleNanos = listener.http().streamIdleTimeout().toNanos();
     this.quic = quic;
   }
@@ -72,18 +76,20 @@ public final class Http3Listener {
         .build();
   }
 
-  private void onConnection(QuicChannel ch) {
-    ServerStreams streams = new ServerStreams(context, listenerName, Http2ServerSupport.upstreams(context),
+  private ServerStreams streams(String servingName) {
+    ServerStreams streams = new ServerStreams(context, servingName, Http2ServerSupport.upstreams(context),
         streamIdleNanos, quic.maxConcurrentStreams(), DownstreamCodec.HTTP3);
     streams.retiredFrom = retiredFrom;
-    ch.attr(STREAMS).set(streams);
+    return streams;
+  }
+
+  private void onConnection(QuicChannel ch) {
+    // Without SNI (no selection event) the chain without server_names serves the connection.
+    var unnamed = chains.isEmpty() ? null : io.keelson.dataplane.config.SniCertificate.select(chains, null);
+    ch.attr(STREAMS).set(streams(unnamed != null && unnamed.servingName() != null ? unnamed.servingName()
+        : listenerName));
     connections.add(ch);
-    var served = streams.snapshot().listener(listenerName);
-    if (served != null) { // the connection manager's downstream_cx_total / _active, as for TCP connections
-      served.stats().cxTotal.increment();
-      served.stats().cxActive.increment();
-      ch.closeFuture().addListener(f -> served.stats().cxActive.decrement());
-    }
+    ch.pipeline().addLast(new ServedChain());
     var handshake = ch.eventLoop().schedule(() -> {
       if (!ch.isActive() && ch.isOpen()) { // a server QuicChannel turns active when its handshake completes
         ch.close(); // the handshake is late (crypto_handshake_timeout)
@@ -93,6 +99,7 @@ public final class Http3Listener {
     ch.pipeline().addLast(new Http3ServerConnectionHandler(new ChannelInitializer<QuicStreamChannel>() {
       @Override
       protected void initChannel(QuicStreamChannel stream) {
+        ServerStreams streams = ch.attr(STREAMS).get();
         streams.open++;
         streams.lastStreamId = Math.max(streams.lastStreamId, stream.streamId());
         stream.closeFuture().addListener(f -> {
@@ -105,6 +112,36 @@ public final class Http3Listener {
             new StreamProxy(streams));
       }
     }));
+  }
+
+  /**
+   * Serves a connection with the connection manager of the chain its SNI chose (reported by Netty's QUIC codec during
+   * the handshake, before any request stream), as {@code SniCertificateHandler} does on TCP, and counts it in that
+   * connection manager's {@code downstream_cx_total}/{@code _active} once its handshake completed.
+   */
+  private final class ServedChain extends io.netty.channel.ChannelInboundHandlerAdapter {
+    @Override
+    public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object evt) throws Exception {
+      if (evt instanceof io.netty.handler.ssl.SniCompletionEvent sni && !chains.isEmpty()) {
+        var chosen = io.keelson.dataplane.config.SniCertificate.select(chains, sni.hostname());
+        if (chosen != null) {
+          ctx.channel().attr(STREAMS).set(streams(chosen.servingName() != null ? chosen.servingName() : listenerName));
+        }
+      }
+      super.userEventTriggered(ctx, evt);
+    }
+
+    @Override
+    public void channelActive(io.netty.channel.ChannelHandlerContext ctx) throws Exception {
+      ServerStreams streams = ctx.channel().attr(STREAMS).get();
+      var served = streams.snapshot().listener(streams.listenerName());
+      if (served != null) { // the connection manager's downstream_cx_total / _active, as for TCP connections
+        served.stats().cxTotal.increment();
+        served.stats().cxActive.increment();
+        ctx.channel().closeFuture().addListener(f -> served.stats().cxActive.decrement());
+      }
+      super.channelActive(ctx);
+    }
   }
 
   /** Open QUIC connections. */

@@ -104,7 +104,7 @@ final class QuicListeners {
     Http3Listener listener = new Http3Listener(context, l, quic);
     Channel channel = new Bootstrap().group(workers).channel(transport.datagramChannel())
         .option(ChannelOption.SO_REUSEADDR, true)
-        .handler(listener.codec(QuicServerTls.context(l.tls())))
+        .handler(listener.codec(QuicServerTls.context(l)))
         .bind(l.host(), l.port()).sync().channel();
     return new Bound(l, channel, listener);
   }

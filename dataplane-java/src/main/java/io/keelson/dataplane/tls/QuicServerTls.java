@@ -1,19 +1,47 @@
 package io.keelson.dataplane.tls;
 
+import io.keelson.dataplane.config.ListenerConfig;
+import io.keelson.dataplane.config.SniCertificate;
 import io.netty.handler.codec.http3.Http3;
 import io.netty.handler.codec.quic.QuicSslContext;
 import io.netty.handler.codec.quic.QuicSslContextBuilder;
 import io.netty.handler.ssl.ClientAuth;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * An HTTP/3 listener's TLS context (QUIC's BoringSSL, TLS 1.3 only, ALPN {@code h3}) from the credentials of the
  * listener's translated {@link ServerTls}: the same certificate (SDS rotations included: the key manager picks the
- * current one per handshake) and the same client certificate verification. Stateless.
+ * current one per handshake) and the same client certificate verification. A listener with chains selected by server
+ * name gets one context per chain, chosen by the ClientHello's SNI in {@link SniCertificate#select}'s order (the
+ * chain without names, when there is one, also serves clients that send none; otherwise they fail the handshake, as
+ * Envoy's "no filter chain match"). Stateless.
  */
 public final class QuicServerTls {
   private QuicServerTls() {}
 
+  public static QuicSslContext context(ListenerConfig listener) {
+    if (listener.sniCertificates().isEmpty()) {
+      return context(listener.tls());
+    }
+    Map<SniCertificate, QuicSslContext> byChain = new LinkedHashMap<>();
+    listener.sniCertificates().forEach(c -> byChain.put(c, context(c.tls())));
+    SniCertificate unnamed = SniCertificate.select(listener.sniCertificates(), null);
+    io.netty.util.Mapping<String, QuicSslContext> bySni = sni -> {
+      SniCertificate chosen = SniCertificate.select(listener.sniCertificates(), sni);
+      return chosen == null ? null : byChain.get(chosen);
+    };
+    if (unnamed == null) {
+      return QuicSslContextBuilder.buildForServerWithSni(bySni);
+    }
+    return builder(unnamed.tls()).sni(bySni).build();
+  }
+
   public static QuicSslContext context(ServerTls tls) {
+    return builder(tls).build();
+  }
+
+  private static QuicSslContextBuilder builder(ServerTls tls) {
     ServerCredentials c = tls.credentials();
     if (c == null) {
       throw new IllegalArgumentException("the listener's TLS context was built without its credentials");
@@ -25,6 +53,6 @@ public final class QuicServerTls {
     if (c.clientTrust() != null) {
       b.trustManager(c.clientTrust()).clientAuth(c.requireClientCert() ? ClientAuth.REQUIRE : ClientAuth.OPTIONAL);
     }
-    return b.build();
+    return b;
   }
 }

@@ -188,10 +188,7 @@ class Http3ProxyTest {
     TestUpstream up = proxies.keep(new TestUpstream("backend"));
     TestCa clients = new TestCa("keelson-h3-client-ca");
     Path clientCert = clients.issue("client.test", "client.test").write(dir, "client");
-    Path clientKey = dir.resolve("client-sec1.key"); // GnuTLS 3.7 reads the SEC1 form of an EC key, not PKCS#8's
-    Process openssl = new ProcessBuilder("openssl", "ec", "-in", dir.resolve("client.key").toString(), "-out",
-        clientKey.toString()).redirectErrorStream(true).start();
-    assertThat(openssl.waitFor()).as(new String(openssl.getInputStream().readAllBytes())).isZero();
+    Path clientKey = Ngtcp2Client.sec1Key(dir.resolve("client.key"));
     Path trusted = clients.write(dir, "client-ca.crt");
     String mtls = """
                     require_client_certificate: true

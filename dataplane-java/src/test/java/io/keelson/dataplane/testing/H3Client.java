@@ -44,17 +44,36 @@ public final class H3Client implements AutoCloseable {
   private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   private final Channel udp;
   private final QuicChannel quic;
+  /** The requests' :authority: the SNI sent, else localhost. */
+  private final String authority;
 
   public H3Client(int port) throws Exception {
+    this(port, null);
+  }
+
+  /** A connection to 127.0.0.1:{@code port} sending {@code sni} (null: none) in its ClientHello and as :authority. */
+  public H3Client(int port, String sni) throws Exception {
+    authority = sni == null ? "localhost" : sni;
     var ssl = QuicSslContextBuilder.forClient().trustManager(InsecureTrustManagerFactory.INSTANCE)
         .applicationProtocols(Http3.supportedApplicationProtocols()).build();
+    var codec = Http3.newQuicClientCodecBuilder();
+    if (sni == null) {
+      codec.sslContext(ssl);
+    } else {
+      codec.sslEngineProvider(q -> ssl.newEngine(q.alloc(), sni, port));
+    }
     udp = new Bootstrap().group(group).channel(NioDatagramChannel.class)
-        .handler(Http3.newQuicClientCodecBuilder().sslContext(ssl).maxIdleTimeout(60, TimeUnit.SECONDS)
+        .handler(codec.maxIdleTimeout(60, TimeUnit.SECONDS)
             .initialMaxData(64L << 20).initialMaxStreamDataBidirectionalLocal(16L << 20)
             .initialMaxStreamsUnidirectional(16).build())
         .bind(0).sync().channel();
     quic = QuicChannel.newBootstrap(udp).handler(new Http3ClientConnectionHandler())
         .remoteAddress(new InetSocketAddress("127.0.0.1", port)).connect().get(30, TimeUnit.SECONDS);
+  }
+
+  /** The certificate the server presented. */
+  public java.security.cert.X509Certificate peerCertificate() throws Exception {
+    return (java.security.cert.X509Certificate) quic.sslEngine().getSession().getPeerCertificates()[0];
   }
 
   /** A request of {@code method} to {@code path} with extra {@code fields} (name, value pairs) and no body. */
@@ -70,7 +89,7 @@ public final class H3Client implements AutoCloseable {
       String... fields) throws Exception {
     CompletableFuture<Response> out = new CompletableFuture<>();
     QuicStreamChannel stream = Http3.newRequestStream(quic, new Collector(out)).get(30, TimeUnit.SECONDS);
-    Http3Headers h = new DefaultHttp3Headers().method(method).path(path).authority("localhost").scheme("https");
+    Http3Headers h = new DefaultHttp3Headers().method(method).path(path).authority(authority).scheme("https");
     for (int i = 0; i + 1 < fields.length; i += 2) {
       h.add(fields[i], fields[i + 1]);
     }

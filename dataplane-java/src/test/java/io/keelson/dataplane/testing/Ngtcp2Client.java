@@ -31,6 +31,21 @@ public final class Ngtcp2Client {
     return java.nio.file.Files.isExecutable(Path.of(BINARY));
   }
 
+  /**
+   * {@code key} (a PKCS#8 EC key, as {@link TestCa} writes them) as a SEC1 key file beside it, for {@code --key}: GnuTLS
+   * 3.7 reads the SEC1 form of an EC key, not PKCS#8's.
+   */
+  public static Path sec1Key(Path key) throws Exception {
+    Path out = key.resolveSibling(key.getFileName() + ".sec1");
+    Process openssl = new ProcessBuilder("openssl", "ec", "-in", key.toString(), "-out", out.toString())
+        .redirectErrorStream(true).start();
+    String output = new String(openssl.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    if (openssl.waitFor() != 0) {
+      throw new IllegalStateException("openssl ec: " + output);
+    }
+    return out;
+  }
+
   /** A GET of {@code https://authority/path} sent to 127.0.0.1:{@code port}. */
   public static Response get(int port, String authority, String path, Path dir) throws Exception {
     return send("GET", port, authority, path, null, dir);
@@ -42,8 +57,26 @@ public final class Ngtcp2Client {
    */
   public static Response send(String method, int port, String authority, String path, byte[] body, Path dir,
       String... options) throws Exception {
+    return run(List.of(), "127.0.0.1", method, port, authority, path, body, dir, options);
+  }
+
+  /**
+   * A GET of {@code https://sni/path} sending {@code sni} in the ClientHello: this client sends the host it connects to
+   * as SNI ("localhost" for an IP address; it ignores {@code --sni}), so it runs in a mount namespace of its own where
+   * {@code /etc/hosts} maps {@code sni} to 127.0.0.1 (needs root, as the other namespace tests).
+   */
+  public static Response getWithSni(int port, String sni, String path, Path dir, String... options) throws Exception {
+    Path hosts = java.nio.file.Files.writeString(java.nio.file.Files.createTempFile(dir, "hosts", ""),
+        "127.0.0.1 " + sni + "\n");
+    return run(List.of("unshare", "-m", "sh", "-c", "mount --bind \"$0\" /etc/hosts && exec \"$@\"", hosts.toString()),
+        sni, "GET", port, sni, path, null, dir, options);
+  }
+
+  private static Response run(List<String> prefix, String host, String method, int port, String authority, String path,
+      byte[] body, Path dir, String... options) throws Exception {
     Path downloads = java.nio.file.Files.createTempDirectory(dir, "h3-download");
-    List<String> cmd = new ArrayList<>(List.of(BINARY, "--exit-on-all-streams-close", "--no-quic-dump",
+    List<String> cmd = new ArrayList<>(prefix);
+    cmd.addAll(List.of(BINARY, "--exit-on-all-streams-close", "--no-quic-dump",
         "--no-http-dump", "--timeout=10s", "--handshake-timeout=10s", "--download=" + downloads, "-m", method));
     if (body != null) {
       Path data = java.nio.file.Files.createTempFile(dir, "h3-body", ".bin");
@@ -51,7 +84,7 @@ public final class Ngtcp2Client {
       cmd.add("--data=" + data);
     }
     cmd.addAll(List.of(options));
-    cmd.addAll(List.of("127.0.0.1", Integer.toString(port), "https://" + authority + path));
+    cmd.addAll(List.of(host, Integer.toString(port), "https://" + authority + path));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     byte[] out = p.getInputStream().readAllBytes();
     if (!p.waitFor(60, TimeUnit.SECONDS)) {

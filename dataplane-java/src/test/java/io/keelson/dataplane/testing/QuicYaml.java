@@ -26,12 +26,28 @@ public final class QuicYaml {
   /** As above, with {@code tlsExtra}: fields of the downstream_tls_context (indented 12 spaces), may be "". */
   public static String listener(String name, int port, String quicOptions, Path cert, Path key, String tlsExtra,
       String virtualHosts, String httpFilters, String hcmExtra) {
+    return listenerHead(name, port, quicOptions) + chain(name, cert, key, tlsExtra, virtualHosts, httpFilters, hcmExtra);
+  }
+
+  /** A QUIC Listener item up to its {@code filter_chains:} key: the items ({@link #chain}) follow. */
+  public static String listenerHead(String name, int port, String quicOptions) {
     return """
           - name: %s
             address: { socket_address: { protocol: UDP, address: 127.0.0.1, port_value: %d } }
             udp_listener_config:
               quic_options: %s
             filter_chains:
+        """.formatted(name, port, quicOptions);
+  }
+
+  /**
+   * One {@code filter_chains} item of {@link #listener} (indented 4 spaces, starting {@code - transport_socket:}): the
+   * envoy.transport_sockets.quic socket with {@code cert}/{@code key} and a connection manager with stat_prefix
+   * {@code statPrefix} and its routes inline (route config {@code local}).
+   */
+  public static String chain(String statPrefix, Path cert, Path key, String tlsExtra, String virtualHosts,
+      String httpFilters, String hcmExtra) {
+    return """
             - transport_socket:
                 name: envoy.transport_sockets.quic
                 typed_config:
@@ -60,8 +76,8 @@ public final class QuicYaml {
                   - name: envoy.filters.http.router
                     typed_config:
                       "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-        """.formatted(name, port, quicOptions, tlsExtra.stripTrailing(), cert, key, name, hcmExtra.stripTrailing(), virtualHosts.stripTrailing(),
-        httpFilters.stripTrailing()).replace("\n\n", "\n").replace("\n\n", "\n");
+        """.formatted(tlsExtra.stripTrailing(), cert, key, statPrefix, hcmExtra.stripTrailing(),
+        virtualHosts.stripTrailing(), httpFilters.stripTrailing()).replace("\n\n", "\n").replace("\n\n", "\n");
   }
 
   /** A bootstrap with {@code listeners} (items from {@link #listener}) and {@code clusters} (items indented 2 spaces). */

@@ -7,9 +7,10 @@ import io.keelson.dataplane.config.QuicOptions;
 
 /**
  * An HTTP/3 listener (Envoy's QUIC listener: {@code address.socket_address.protocol: UDP} with
- * {@code udp_listener_config.quic_options}): its QUIC settings and its shape. Its one filter chain is translated by
- * {@link SnapshotTranslator} as a TCP listener's, its TLS through {@link TlsTranslator#downstreamQuic}. Fields Keelson
- * does not run are refused by {@link SupportedFields}. Stateless.
+ * {@code udp_listener_config.quic_options}): its QUIC settings and its shape. Its filter chains (one, or several
+ * selected by {@code server_names} as a TCP listener's SNI chains) are translated by {@link SnapshotTranslator}, their
+ * TLS through {@link TlsTranslator#downstreamQuic}. Fields Keelson does not run are refused by {@link SupportedFields}.
+ * Stateless.
  */
 final class QuicListenerTranslator {
   /** quiche's stream limit is a transport parameter; Envoy's bound on max_concurrent_streams is 1 and up. */
@@ -25,18 +26,33 @@ final class QuicListenerTranslator {
   static QuicOptions options(Listener l, String name, String path, Problems problems) {
     String owner = "QUIC listener '" + name + "'";
     boolean ok = true;
-    if (l.getFilterChainsCount() != 1) {
-      problems.error(path + ".filter_chains", owner + " has " + l.getFilterChainsCount() + " filter chains; expected"
-          + " exactly one (chains selected by filter_chain_match.server_names are not supported on QUIC listeners)");
+    if (l.getFilterChainsCount() == 0) {
+      problems.error(path + ".filter_chains", owner + " has no filter chains; expected one, or several selected by"
+          + " filter_chain_match.server_names");
       ok = false;
-    } else if (l.getFilterChains(0).hasFilterChainMatch()) {
-      problems.error(path + ".filter_chains[0].filter_chain_match", owner + ": its one chain serves every client;"
-          + " expected no filter_chain_match");
-      ok = false;
-    } else if (!l.getFilterChains(0).hasTransportSocket()) {
-      problems.error(path + ".filter_chains[0].transport_socket", owner + " has no TLS; QUIC always runs TLS 1.3:"
-          + " expected envoy.transport_sockets.quic (QuicDownstreamTransport with a downstream_tls_context)");
-      ok = false;
+    }
+    java.util.Set<java.util.List<String>> names = new java.util.HashSet<>();
+    for (int i = 0; i < l.getFilterChainsCount(); i++) {
+      var chain = l.getFilterChains(i);
+      String at = path + ".filter_chains[" + i + "]";
+      var m = chain.getFilterChainMatch();
+      for (var f : m.getAllFields().keySet()) {
+        if (!f.getName().equals("server_names")) {
+          problems.error(at + ".filter_chain_match." + f.getName(), owner + ": QUIC chains are selected by server"
+              + " name only; expected only filter_chain_match.server_names");
+          ok = false;
+        }
+      }
+      if (!names.add(m.getServerNamesList().stream().map(n -> n.toLowerCase(java.util.Locale.ROOT)).sorted().toList())) {
+        problems.error(at + ".filter_chain_match.server_names", owner + ": another chain has the same server_names "
+            + m.getServerNamesList() + "; expected each set once (Envoy rejects duplicate matches)");
+        ok = false;
+      }
+      if (!chain.hasTransportSocket()) {
+        problems.error(at + ".transport_socket", owner + " has no TLS; QUIC always runs TLS 1.3:"
+            + " expected envoy.transport_sockets.quic (QuicDownstreamTransport with a downstream_tls_context)");
+        ok = false;
+      }
     }
     for (String field : new String[] {"listener_filters", "default_filter_chain", "use_original_dst", "access_log"}) {
       if (l.getAllFields().keySet().stream().anyMatch(f -> f.getName().equals(field))) {

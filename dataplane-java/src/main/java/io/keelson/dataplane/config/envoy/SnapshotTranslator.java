@@ -223,21 +223,56 @@ final class SnapshotTranslator {
   }
 
   /**
-   * An HTTP/3 listener's one filter chain: TLS from its {@code envoy.transport_sockets.quic} transport socket and an
-   * http_connection_manager as its only filter. Its shape (one chain, no listener filters) is checked by
-   * {@link QuicListenerTranslator#options}. Null after reporting why not.
+   * An HTTP/3 listener: each filter chain's TLS from its {@code envoy.transport_sockets.quic} transport socket and an
+   * http_connection_manager as its only filter. Several chains are selected by {@code server_names} as a TCP HTTPS
+   * listener's ({@link io.keelson.dataplane.config.SniCertificate}: a chain whose connection manager is not the first
+   * chain's is served under its own name). Its shape is checked by {@link QuicListenerTranslator#options}. Null after
+   * reporting why not.
    */
   private ListenerConfig quicListener(Listener l, String name, String path) {
     SocketAddress address = Addresses.socketAddress(problems, l.hasAddress(), l.getAddress(), path + ".address",
         SocketAddress.Protocol.UDP);
-    if (l.getFilterChainsCount() != 1) {
-      return null; // reported by QuicListenerTranslator
-    }
-    FilterChain chain = l.getFilterChains(0);
-    String chainPath = path + ".filter_chains[0]";
     String owner = "listener '" + name + "'";
-    ServerTls tls = chain.hasTransportSocket()
-        ? tlsTranslator.downstreamQuic(chain.getTransportSocket(), chainPath + ".transport_socket", owner) : null;
+    List<io.keelson.dataplane.config.SniCertificate> chains = new ArrayList<>();
+    java.util.Set<String> chainNames = new java.util.HashSet<>();
+    HttpConnectionManagerConfig first = null;
+    boolean ok = address != null && l.getFilterChainsCount() > 0;
+    for (int i = 0; i < l.getFilterChainsCount(); i++) {
+      FilterChain chain = l.getFilterChains(i);
+      String chainPath = path + ".filter_chains[" + i + "]";
+      ServerTls tls = chain.hasTransportSocket()
+          ? tlsTranslator.downstreamQuic(chain.getTransportSocket(), chainPath + ".transport_socket", owner) : null;
+      HttpConnectionManagerConfig hcm = quicConnectionManager(chain, chainPath, owner);
+      if (tls == null || hcm == null) {
+        ok = false;
+        continue;
+      }
+      if (l.getFilterChainsCount() > 1 && tls.credentials() != null && tls.credentials().clientTrust() != null) {
+        // quiche moves a connection to the chain's SSL_CTX for its certificate only: the client verification stays
+        // the listener's, so a per-chain CA would not be enforced.
+        problems.error(chainPath + ".transport_socket", owner + ": client certificate validation on a QUIC listener"
+            + " with several chains is not supported; expected one chain when its DownstreamTlsContext has a"
+            + " validation_context or require_client_certificate");
+        ok = false;
+        continue;
+      }
+      boolean own = i > 0 && !chain.getFiltersList().equals(l.getFilterChains(0).getFiltersList());
+      if (i == 0) {
+        first = hcm;
+      }
+      chains.add(new io.keelson.dataplane.config.SniCertificate(chain.getFilterChainMatch().getServerNamesList(), tls,
+          own ? chainListenerName(name, chain.getName(), "filter_chains[" + i + "]", chainNames) : null,
+          own ? hcm : null));
+    }
+    if (!ok || first == null) {
+      return null;
+    }
+    return new ListenerConfig(name, address.getAddress(), address.getPortValue(), first, null,
+        chains.getFirst().tls(), List.of(), false, chains.size() == 1 ? List.of() : chains);
+  }
+
+  /** A QUIC chain's one network filter, its connection manager (codec HTTP3 or AUTO); null after reporting. */
+  private HttpConnectionManagerConfig quicConnectionManager(FilterChain chain, String chainPath, String owner) {
     if (chain.getFiltersCount() != 1) {
       problems.error(chainPath + ".filters", owner + " serves HTTP/3: expected exactly one network filter,"
           + " envoy.filters.network.http_connection_manager (connection-level network filters do not run on QUIC)");
@@ -255,11 +290,7 @@ final class SnapshotTranslator {
           + " not tcp_proxy");
       return null;
     }
-    if (address == null || tls == null || !(filter instanceof HttpConnectionManagerConfig hcm)) {
-      return null;
-    }
-    return new ListenerConfig(name, address.getAddress(), address.getPortValue(), hcm, null, tls, List.of(), false,
-        List.of());
+    return filter instanceof HttpConnectionManagerConfig hcm ? hcm : null;
   }
 
   /** The UDP listeners the last {@link #listeners} call translated, in source order. */

@@ -87,10 +87,11 @@ class QuicListenerConfigTest {
   }
 
   @Test
-  void refusesSeveralChainsOnAQuicListener() {
+  void refusesTwoQuicChainsWithTheSameServerNames() {
     String yaml = quic("{}");
     String chain = yaml.substring(yaml.indexOf("    - transport_socket:"), yaml.indexOf("  clusters:"));
     assertThatThrownBy(() -> load(yaml.replace(chain, chain + chain)))
-        .hasMessageContaining(AT + ".filter_chains: QUIC listener 'h3' has 2 filter chains; expected exactly one");
+        .hasMessageContaining(AT + ".filter_chains[1].filter_chain_match.server_names: QUIC listener 'h3': another"
+            + " chain has the same server_names []");
   }
 }
