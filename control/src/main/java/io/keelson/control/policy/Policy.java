@@ -72,12 +72,20 @@ public sealed interface Policy {
    * @param address its VIP when the document sets one ({@code spec.addresses}: one IPv4 address), else null: then one
    *                is allocated ({@code xds/ServiceAddresses})
    * @param session Istio's persistent session from its {@code istio.io/persistent-session(-header)} label, or null
+   * @param preferClose Kubernetes' {@code spec.trafficDistribution: PreferClose} (or {@code PreferSameZone}, or Istio's
+   *                    annotation {@code networking.istio.io/traffic-distribution}): callers prefer endpoints of their
+   *                    own zone, then region, as istiod programs it ({@code xds/LocalityAssignments})
    */
   record Service(Meta meta, List<Integer> ports, Map<Integer, Protocol> protocols, String address,
-      PersistentSession session) implements Policy {
+      PersistentSession session, boolean preferClose) implements Policy {
     public Service {
       ports = List.copyOf(ports);
       protocols = Map.copyOf(protocols);
+    }
+
+    public Service(Meta meta, List<Integer> ports, Map<Integer, Protocol> protocols, String address,
+        PersistentSession session) {
+      this(meta, ports, protocols, address, session, false);
     }
 
     public Service(Meta meta, List<Integer> ports, Map<Integer, Protocol> protocols, String address) {
