@@ -151,6 +151,23 @@ class WorkloadEntryMeshTlsTranslationTest {
     var tls = Mesh.dataPlaneWithIdentity(r, "shop", "web").clusters().get(CLUSTER).tls().config();
     assertThat(tls.sni()).isEqualTo("vm.shop.internal");
     assertThat(tls.serverSans().toString()).contains("sa/vm-new").doesNotContain("sa/vm-api");
+    // at port level (over the rule's DISABLE), as istiod's merge
+    Cluster port = Mesh.cluster(translate(state("""
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: vm-api, namespace: shop }
+        spec:
+          host: api.vm.example
+          trafficPolicy:
+            tls: { mode: DISABLE }
+            portLevelSettings:
+            - port: { number: 80 }
+              tls: { mode: ISTIO_MUTUAL, sni: port80.shop.internal, subjectAltNames: [ "spiffe://example.org/ns/shop/sa/p" ] }
+        """), true), CLUSTER);
+    assertThat(port.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class).getSni())
+        .isEqualTo("port80.shop.internal");
+    assertThat(sans(port.getTransportSocket())).containsExactly("spiffe://example.org/ns/shop/sa/p");
     // sni alone keeps the service accounts
     Cluster sniOnly = Mesh.cluster(translate(state(TLS_RULE.formatted("ISTIO_MUTUAL, sni: vm.shop.internal")), true),
         CLUSTER);
