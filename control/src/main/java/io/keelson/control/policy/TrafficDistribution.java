@@ -1,6 +1,6 @@
 package io.keelson.control.policy;
 
-import java.util.Locale;
+import java.util.List;
 
 /**
  * A registry Service's traffic distribution, read as istiod reads it ({@code model.GetTrafficDistribution}):
@@ -20,18 +20,27 @@ final class TrafficDistribution {
   static boolean preferClose(Fields spec, Fields metadata) {
     String annotation = metadata.stringMap("annotations").get(ANNOTATION);
     boolean fromAnnotation = annotation != null
-        && check(metadata, "annotations[\"" + ANNOTATION + "\"]", annotation.toLowerCase(Locale.ROOT), annotation);
+        && check(metadata, "annotations[\"" + ANNOTATION + "\"]", named(annotation), annotation);
     String written = spec.string("trafficDistribution", false);
     return written != null ? check(spec, "trafficDistribution", written, written) : fromAnnotation;
   }
 
-  /** {@code value}: the spec's as written, the annotation's lower-cased (istiod compares it so). */
+  /** The annotation's value as Kubernetes names it (istiod compares it in any case). */
+  private static String named(String value) {
+    for (String name : List.of("PreferClose", "PreferSameZone", "PreferSameNode")) {
+      if (name.equalsIgnoreCase(value)) {
+        return name;
+      }
+    }
+    return value;
+  }
+
   private static boolean check(Fields at, String field, String value, String written) {
     switch (value) {
-      case "PreferClose", "PreferSameZone", "preferclose", "prefersamezone" -> {
+      case "PreferClose", "PreferSameZone" -> {
         return true;
       }
-      case "PreferSameNode", "prefersamenode" ->
+      case "PreferSameNode" ->
           at.error(field, "'" + written + "' is not supported (registry workloads carry no node); " + EXPECTED);
       default -> at.error(field, "'" + written + "' is not a traffic distribution; " + EXPECTED);
     }

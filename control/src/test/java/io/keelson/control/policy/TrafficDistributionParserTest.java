@@ -34,6 +34,8 @@ class TrafficDistributionParserTest {
         "bad.yaml: Service/reviews: spec.trafficDistribution: 'PreferSameNode' is not supported (registry workloads"
             + " carry no node); expected PreferClose or PreferSameZone (callers prefer endpoints of their own zone,"
             + " then region)");
+    assertThat(errors(service("", "trafficDistribution: preferclose, "))).singleElement().asString()
+        .contains("spec.trafficDistribution: 'preferclose' is not a traffic distribution"); // Kubernetes' exact names
     assertThat(errors(service(", annotations: { networking.istio.io/traffic-distribution: Any }", "")))
         .containsExactly("bad.yaml: Service/reviews: metadata.annotations[\"networking.istio.io/traffic-distribution\"]:"
             + " 'Any' is not a traffic distribution; expected PreferClose or PreferSameZone (callers prefer endpoints"

@@ -1,5 +1,6 @@
 package io.keelson.control.sidecar;
 
+import static io.keelson.control.sidecar.LocalityEndToEndTest.apply;
 import static io.keelson.control.sidecar.SidecarMtlsTest.PRODUCT;
 import static io.keelson.control.sidecar.SidecarMtlsTest.SERVICES;
 import static io.keelson.control.sidecar.SidecarMtlsTest.secureSidecar;
@@ -10,7 +11,6 @@ import static org.awaitility.Awaitility.await;
 import io.keelson.control.api.ControlPlane;
 import io.keelson.control.ca.CaOptions;
 import io.keelson.control.demo.SampleService;
-import io.keelson.control.policy.PolicyParser;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
@@ -57,9 +57,5 @@ class IstioMutualSanEndToEndTest {
       assertThat(web.xds().lastSnapshot().clusters().get("product-service").tls().config().sni())
           .isEqualTo("product.mesh.internal");
     }
-  }
-
-  private static void apply(ControlPlane cp, String yaml) throws Exception {
-    cp.store.apply(PolicyParser.parse("mesh.yaml", yaml).policies(), false);
   }
 }

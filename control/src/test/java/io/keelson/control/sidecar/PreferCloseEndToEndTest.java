@@ -1,5 +1,6 @@
 package io.keelson.control.sidecar;
 
+import static io.keelson.control.sidecar.LocalityEndToEndTest.apply;
 import static io.keelson.control.sidecar.LocalityEndToEndTest.sidecar;
 import static io.keelson.control.sidecar.SidecarEndToEndTest.servedBy;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -7,7 +8,6 @@ import static org.awaitility.Awaitility.await;
 
 import io.keelson.control.api.ControlPlane;
 import io.keelson.control.demo.SampleService;
-import io.keelson.control.policy.PolicyParser;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -64,9 +64,5 @@ class PreferCloseEndToEndTest {
 
   private static int outbound(Sidecar client) {
     return client.outboundAddress().getPort();
-  }
-
-  private static void apply(ControlPlane cp, String yaml) throws Exception {
-    cp.store.apply(PolicyParser.parse("mesh.yaml", yaml).policies(), false);
   }
 }
