@@ -72,12 +72,20 @@ public sealed interface Policy {
    * @param address its VIP when the document sets one ({@code spec.addresses}: one IPv4 address), else null: then one
    *                is allocated ({@code xds/ServiceAddresses})
    * @param session Istio's persistent session from its {@code istio.io/persistent-session(-header)} label, or null
+   * @param preferClose Kubernetes' {@code spec.trafficDistribution: PreferClose} (or {@code PreferSameZone}, or Istio's
+   *                    annotation {@code networking.istio.io/traffic-distribution}): callers prefer endpoints of their
+   *                    own zone, then region, as istiod programs it ({@code xds/LocalityAssignments})
    */
   record Service(Meta meta, List<Integer> ports, Map<Integer, Protocol> protocols, String address,
-      PersistentSession session) implements Policy {
+      PersistentSession session, boolean preferClose) implements Policy {
     public Service {
       ports = List.copyOf(ports);
       protocols = Map.copyOf(protocols);
+    }
+
+    public Service(Meta meta, List<Integer> ports, Map<Integer, Protocol> protocols, String address,
+        PersistentSession session) {
+      this(meta, ports, protocols, address, session, false);
     }
 
     public Service(Meta meta, List<Integer> ports, Map<Integer, Protocol> protocols, String address) {
@@ -427,7 +435,8 @@ public sealed interface Policy {
    * SNI. {@code clientCertificate} and {@code privateKey}: PEM files the proxy reads, both set for MUTUAL (the proxy
    * presents that certificate), both null otherwise. {@code credential}: instead of files, a Secret of the proxy's
    * namespace delivered over SDS ({@code credentialName}), or null. {@code istioMutual}: mode ISTIO_MUTUAL (mesh mTLS
-   * with the sidecar's own certificate to every endpoint; {@code simple} false, no other field).
+   * with the sidecar's own certificate to every endpoint; {@code simple} false, only {@code sni} and
+   * {@code subjectAltNames}).
    */
   record ClientTls(boolean simple, String sni, String caCertificates, List<String> subjectAltNames,
       boolean insecureSkipVerify, String clientCertificate, String privateKey, Credential credential,
@@ -435,6 +444,19 @@ public sealed interface Policy {
     /** Mode ISTIO_MUTUAL. */
     public static final ClientTls ISTIO_MUTUAL =
         new ClientTls(false, null, null, List.of(), false, null, null, null, true);
+
+    /**
+     * Mode ISTIO_MUTUAL with the rule's {@code sni} (null: none) and {@code subjectAltNames} (SPIFFE IDs; empty: the
+     * destination's service accounts), as istiod's {@code buildUpstreamTLSSettings} takes them.
+     */
+    public static ClientTls istioMutual(String sni, List<String> subjectAltNames) {
+      return new ClientTls(false, sni, null, subjectAltNames, false, null, null, null, true);
+    }
+
+    /** The SPIFFE IDs an ISTIO_MUTUAL destination may present: the rule's {@code subjectAltNames}, else {@code accounts}. */
+    public java.util.Collection<String> istioMutualSans(java.util.Collection<String> accounts) {
+      return subjectAltNames.isEmpty() ? accounts : subjectAltNames;
+    }
 
     public ClientTls {
       subjectAltNames = List.copyOf(subjectAltNames);

@@ -13,7 +13,7 @@ final class RegistryParser {
   static final String SESSION_HEADER_LABEL = "istio.io/persistent-session-header";
 
   static Policy service(Policy.Meta meta, Fields spec, Fields metadata) {
-    spec.allow("ports", "addresses");
+    spec.allow("ports", "addresses", "trafficDistribution");
     List<Integer> ports = new ArrayList<>();
     Map<Integer, Policy.Protocol> protocols = new java.util.HashMap<>();
     for (Fields p : spec.objects("ports", true)) {
@@ -33,7 +33,8 @@ final class RegistryParser {
         ports.add(port);
       }
     }
-    return new Policy.Service(meta, List.copyOf(ports), protocols, address(spec), persistentSession(metadata));
+    return new Policy.Service(meta, List.copyOf(ports), protocols, address(spec), persistentSession(metadata),
+        TrafficDistribution.preferClose(spec, metadata));
   }
 
   /**

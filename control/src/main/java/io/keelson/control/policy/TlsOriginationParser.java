@@ -8,7 +8,7 @@ import java.util.Set;
  * A DestinationRule's {@code trafficPolicy.tls} (Istio's ClientTLSSettings): mode SIMPLE (TLS origination: {@code sni},
  * {@code caCertificates} as a file path, {@code subjectAltNames}, {@code insecureSkipVerify}), MUTUAL (the same plus
  * the client certificate the proxy presents: {@code clientCertificate} and {@code privateKey}, file paths), DISABLE, or
- * ISTIO_MUTUAL (mesh mTLS with the sidecar's own certificate, no other field); instead of the files,
+ * ISTIO_MUTUAL (mesh mTLS with the sidecar's own certificate; {@code sni} and {@code subjectAltNames} only); instead of the files,
  * {@code credentialName} (a Secret delivered over SDS). {@code caCrl} is refused by name. Stateless.
  */
 final class TlsOriginationParser {
@@ -33,13 +33,7 @@ final class TlsOriginationParser {
     switch (mode) {
       case "SIMPLE", "MUTUAL", "DISABLE" -> { }
       case "ISTIO_MUTUAL" -> {
-        for (String f : ORIGINATION_FIELDS) {
-          if (t.has(f)) {
-            t.error(f, "is not supported with mode ISTIO_MUTUAL (the sidecar presents its own certificate and checks"
-                + " the endpoints' service accounts); expected the field removed");
-          }
-        }
-        return Policy.ClientTls.ISTIO_MUTUAL;
+        return istioMutual(t);
       }
       default -> {
         t.error("mode", "'" + mode + "' is not a TLS mode; expected SIMPLE, MUTUAL, DISABLE or ISTIO_MUTUAL");
@@ -79,6 +73,30 @@ final class TlsOriginationParser {
     }
     return new Policy.ClientTls(originates, t.string("sni", false), ca, t.strings("subjectAltNames", false),
         Boolean.TRUE.equals(skip), cert, key);
+  }
+
+  /**
+   * ISTIO_MUTUAL: the sidecar presents its own certificate; {@code sni} (istiod's default: none here) and
+   * {@code subjectAltNames} (SPIFFE IDs, replacing the endpoints' service accounts as istiod does) may be set, the
+   * certificate fields not.
+   */
+  private static Policy.ClientTls istioMutual(Fields t) {
+    for (String f : ORIGINATION_FIELDS) {
+      if (t.has(f) && !f.equals("sni") && !f.equals("subjectAltNames")) {
+        t.error(f, "is not supported with mode ISTIO_MUTUAL (the sidecar presents its own mesh certificate and trusts"
+            + " the mesh roots); expected the field removed");
+      }
+    }
+    List<String> sans = t.strings("subjectAltNames", false);
+    sans = sans == null ? List.of() : sans;
+    for (int i = 0; i < sans.size(); i++) {
+      if (!sans.get(i).startsWith("spiffe://")) {
+        t.error("subjectAltNames[" + i + "]", "'" + sans.get(i) + "' is not a SPIFFE ID; expected spiffe://..."
+            + " (mesh certificates carry their identity as a URI SAN)");
+      }
+    }
+    String sni = t.string("sni", false);
+    return sni == null && sans.isEmpty() ? Policy.ClientTls.ISTIO_MUTUAL : Policy.ClientTls.istioMutual(sni, sans);
   }
 
   /**

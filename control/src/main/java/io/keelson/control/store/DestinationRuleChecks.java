@@ -7,7 +7,7 @@ import java.util.List;
 /**
  * The checks of a DestinationRule against the rest of a candidate state that parsing alone cannot make: its
  * {@code tls} settings (the rule's, its subsets' and their port-level ones) apply to ServiceEntry hosts whose endpoints
- * Keelson knows; its {@code portLevelSettings} apply to ServiceEntry hosts (one cluster per port, as istiod builds
+ * Keelson knows, and mode ISTIO_MUTUAL to registry Services too; its {@code portLevelSettings} apply to ServiceEntry hosts (one cluster per port, as istiod builds
  * them; a registry Service has one cluster for all its ports) and name ports the host has. Stateless.
  */
 final class DestinationRuleChecks {
@@ -80,16 +80,17 @@ final class DestinationRuleChecks {
 
   /**
    * TLS settings apply to ServiceEntry hosts whose endpoints Keelson knows (not resolution NONE, whose connections go
-   * to their original destination): registry Services are reached with mesh mTLS.
+   * to their original destination): registry Services are reached with mesh mTLS, and take ISTIO_MUTUAL only.
    */
   private static void checkTls(PolicySet state, Policy.ClientTls tls, String at, boolean registry,
       Policy.ServiceEntry se, String host, String file, String doc, List<PolicyError> errors) {
     if (tls == null) {
       return;
     }
-    if (registry) {
-      errors.add(new PolicyError(file, doc, at, "'" + host + "' is a registry Service,"
-          + " reached with mesh mTLS; TLS settings (ISTIO_MUTUAL too) apply to ServiceEntry hosts only (yet)"));
+    if (registry && !tls.istioMutual()) {
+      errors.add(new PolicyError(file, doc, at + ".mode", "'" + host + "' is a registry Service, reached with mesh"
+          + " mTLS; of the TLS modes it takes ISTIO_MUTUAL (with sni, subjectAltNames) only (yet); SIMPLE, MUTUAL and"
+          + " DISABLE apply to ServiceEntry hosts"));
     } else if (tls.credential() != null && OriginationCredentials.usableIn(state, tls).isEmpty()) {
       // Istio applies it and its gateways wait for the Secret; Keelson refuses a broken reference, as for Gateways.
       String name = tls.credential().name();

@@ -17,7 +17,8 @@ import java.util.TreeSet;
  * DestinationRule {@code tls}, auto mTLS in one cluster, {@code transport_socket_matches} {@value #ISTIO_MATCH}
  * (endpoints whose metadata {@link #ISTIO_ENDPOINT} says {@code tlsMode: istio}: the sidecar's certificate, the mesh
  * roots, {@code istio} ALPN) then {@value #DISABLED_MATCH} (every other endpoint: plaintext); with {@code tls} mode
- * ISTIO_MUTUAL, mesh mTLS to every endpoint; with SIMPLE, MUTUAL or DISABLE, none; a MESH_EXTERNAL entry gets no auto
+ * ISTIO_MUTUAL, mesh mTLS to every endpoint (its {@code sni}; its {@code subjectAltNames}, when given, in place of the
+ * SAN list below); with SIMPLE, MUTUAL or DISABLE, none; a MESH_EXTERNAL entry gets no auto
  * mTLS. The server's SPIFFE ID must be one of the entry's {@code subjectAltNames} or its endpoints'
  * {@code serviceAccount}s (istiod's SAN list: every account of the service; none given: any mesh identity).
  * Immutable.
@@ -63,7 +64,7 @@ final class EntryMtls {
    */
   void apply(Cluster.Builder c, Policy.ClientTls tls, boolean http2) {
     if (tls != null && tls.istioMutual()) {
-      MeshMtls.withPeerExchange(c.setTransportSocket(MeshMtls.upstream(spiffeIds, http2)));
+      MeshMtls.withPeerExchange(c.setTransportSocket(MeshMtls.istioMutual(tls, spiffeIds, http2)));
     } else if (tls == null && !external) {
       MeshMtls.withPeerExchange(c).addTransportSocketMatches(Cluster.TransportSocketMatch.newBuilder().setName(ISTIO_MATCH).setMatch(ISTIO)
               .setTransportSocket(MeshMtls.upstream(spiffeIds, http2)))

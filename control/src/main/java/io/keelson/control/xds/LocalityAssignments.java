@@ -69,7 +69,7 @@ final class LocalityAssignments {
     TreeSet<String> labels = new TreeSet<>();
     for (Policy.Service svc : state.ofType(Policy.Service.class)) {
       Policy.DestinationRule dr = MeshTranslator.destinationRule(state, svc.name());
-      Rule rule = rule(dr, meshEnabled);
+      Rule rule = rule(dr, meshEnabled, svc.preferClose());
       if (rule == null) {
         continue;
       }
@@ -132,11 +132,28 @@ final class LocalityAssignments {
   }
 
   /**
-   * The locality rule of a destination: its DestinationRule's setting unless that says {@code enabled: false}, else
-   * the mesh default when on (Istio's precedence); null when neither applies, or the setting neither distributes nor
-   * fails over (failover needs outlierDetection, as in Istio: without it Envoy would never leave priority 0).
+   * What a Service's {@code trafficDistribution: PreferClose} stands for, as istiod's {@code GetLocalityLbSetting}
+   * builds it: failover by the caller's region, then zone, with or without outlierDetection. (istiod lists the network
+   * label first; Keelson has one network, and a label neither side has would tell no endpoint apart.)
    */
+  static final Policy.LocalityLbSetting PREFER_CLOSE = new Policy.LocalityLbSetting(true, List.of(), List.of(),
+      List.of(Locality.REGION, Locality.ZONE));
+
+  /** {@link #rule(Policy.DestinationRule, boolean, boolean)} for a destination without a traffic distribution. */
   static Rule rule(Policy.DestinationRule dr, boolean meshEnabled) {
+    return rule(dr, meshEnabled, false);
+  }
+
+  /**
+   * The locality rule of a destination: its DestinationRule's setting unless that says {@code enabled: false}, else
+   * {@link #PREFER_CLOSE} for a Service that prefers close endpoints ({@code preferClose}), else the mesh default when
+   * on (Istio's precedence); null when none applies, or the setting neither distributes nor fails over (failover needs
+   * outlierDetection, as in Istio: without it Envoy would never leave priority 0; PreferClose fails over without).
+   */
+  static Rule rule(Policy.DestinationRule dr, boolean meshEnabled, boolean preferClose) {
+    if (preferClose && (dr == null || dr.localityLb() == null)) {
+      return new Rule(PREFER_CLOSE, true);
+    }
     Policy.LocalityLbSetting setting = dr != null && dr.localityLb() != null ? dr.localityLb()
         : meshEnabled ? Policy.LocalityLbSetting.MESH_DEFAULT : null;
     if (setting == null || setting.disabled()) {

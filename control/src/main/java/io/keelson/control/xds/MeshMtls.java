@@ -89,6 +89,20 @@ public final class MeshMtls {
 
   /** As {@link #upstream(Collection)}; an HTTP/2 cluster ({@code http2}) offers {@code h2} by ALPN, others {@code istio}. */
   static TransportSocket upstream(Collection<String> spiffeIds, boolean http2) {
+    return upstream(spiffeIds, http2, null);
+  }
+
+  /**
+   * A DestinationRule's ISTIO_MUTUAL ({@code tls}, not null): as {@link #upstream(Collection, boolean)} with its
+   * {@code subjectAltNames} in place of {@code accounts} when it names any, and its {@code sni}, as istiod.
+   */
+  static TransportSocket istioMutual(io.keelson.control.policy.Policy.ClientTls tls, Collection<String> accounts,
+      boolean http2) {
+    return upstream(tls.istioMutualSans(accounts), http2, tls.sni());
+  }
+
+  /** As {@link #upstream(Collection, boolean)}, sending {@code sni} (null: none). */
+  private static TransportSocket upstream(Collection<String> spiffeIds, boolean http2, String sni) {
     CertificateValidationContext.Builder sans = CertificateValidationContext.newBuilder();
     spiffeIds.stream().sorted().distinct().forEach(id -> sans.addMatchTypedSubjectAltNames(SubjectAltNameMatcher.newBuilder()
         .setSanType(SubjectAltNameMatcher.SanType.URI).setMatcher(StringMatcher.newBuilder().setExact(id))));
@@ -98,8 +112,11 @@ public final class MeshMtls {
             .setDefaultValidationContext(sans)
             .setValidationContextSdsSecretConfig(secret(ROOT_CA)));
     common.addAllAlpnProtocols(http2 ? ALPN_IN_MESH_H2 : ALPN_IN_MESH);
-    UpstreamTlsContext u = UpstreamTlsContext.newBuilder().setCommonTlsContext(common).build();
-    return TransportSocket.newBuilder().setName(TLS).setTypedConfig(Any.pack(u)).build();
+    UpstreamTlsContext.Builder u = UpstreamTlsContext.newBuilder().setCommonTlsContext(common);
+    if (sni != null) {
+      u.setSni(sni);
+    }
+    return TransportSocket.newBuilder().setName(TLS).setTypedConfig(Any.pack(u.build())).build();
   }
 
   /**

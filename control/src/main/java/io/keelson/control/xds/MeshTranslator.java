@@ -177,19 +177,21 @@ public final class MeshTranslator {
       java.util.Set<String> ids = mtls ? identities(state, svc.name(), workloads, identities) : null;
       boolean h2 = UpstreamProtocols.http2(svc, dr);
       clusters.add(UpstreamProxyProtocol.wrap(mtls(cluster(svc.name(), ConsistentHashing.balancing(dr, null, 0), dr,
-          h2, !apiListeners), ids, h2), dr));
+          h2, !apiListeners), ids, h2, dr, mtls), dr));
       List<Policy.Workload> members = byService.getOrDefault(svc.name(), List.of());
-      endpoints.add(assignments.assignment(svc.name(), members, apiListeners));
+      endpoints.add(closed(dr, mtls) ? ClusterLoadAssignment.newBuilder().setClusterName(svc.name()).build()
+          : assignments.assignment(svc.name(), members, apiListeners));
       if (dr != null) {
         for (Policy.Subset s : dr.subsets()) {
           String name = subsetCluster(svc.name(), s.name());
-          // the subset's own policy over the rule's (load balancer, connection pool, outlier detection)
+          // the subset's own policy over the rule's (load balancer, connection pool, outlier detection, tls)
           Policy.DestinationRule sub = dr.forCluster(s.name(), 0);
           boolean subH2 = UpstreamProtocols.http2(svc, sub);
           clusters.add(UpstreamProxyProtocol.wrap(mtls(cluster(name, ConsistentHashing.balancing(sub, null, 0), sub,
-              subH2, !apiListeners), ids, subH2), sub));
-          endpoints.add(assignments.assignment(name,
-              members.stream().filter(w -> matches(s.labels(), w.labels())).toList(), apiListeners));
+              subH2, !apiListeners), ids, subH2, sub, mtls), sub));
+          endpoints.add(closed(sub, mtls) ? ClusterLoadAssignment.newBuilder().setClusterName(name).build()
+              : assignments.assignment(name,
+                  members.stream().filter(w -> matches(s.labels(), w.labels())).toList(), apiListeners));
         }
       }
       List<Integer> httpPorts = svc.ports().stream().filter(p -> svc.protocol(p).http()).toList();
@@ -536,8 +538,27 @@ public final class MeshTranslator {
     return ids.isEmpty() ? null : ids;
   }
 
-  private static Cluster mtls(Cluster c, java.util.Set<String> ids, boolean http2) {
+  /**
+   * {@code c} with auto mTLS to {@code ids} (null: plaintext); with {@code dr}'s {@code tls} mode ISTIO_MUTUAL and a
+   * caller with an identity ({@code mtls}), mesh mTLS whatever the workloads (its {@code sni} and
+   * {@code subjectAltNames}, as istiod; without them the workloads' identities, or any mesh identity).
+   */
+  private static Cluster mtls(Cluster c, java.util.Set<String> ids, boolean http2, Policy.DestinationRule dr,
+      boolean mtls) {
+    Policy.ClientTls tls = dr == null ? null : dr.tls();
+    if (mtls && tls != null && tls.istioMutual()) {
+      return MeshMtls.withPeerExchange(c.toBuilder().setTransportSocket(
+          MeshMtls.istioMutual(tls, ids == null ? java.util.Set.of() : ids, http2))).build();
+    }
     return ids == null ? c : MeshMtls.withPeerExchange(c.toBuilder().setTransportSocket(MeshMtls.upstream(ids, http2))).build();
+  }
+
+  /**
+   * ISTIO_MUTUAL ({@code dr}'s {@code tls}) from a caller without an identity ({@code mtls} false) fails closed: no
+   * endpoints, never plaintext, as for ServiceEntry hosts (its status says why).
+   */
+  private static boolean closed(Policy.DestinationRule dr, boolean mtls) {
+    return !mtls && dr != null && dr.tls() != null && dr.tls().istioMutual();
   }
 
   private static io.keelson.control.policy.Authz.MtlsMode inboundMode(PolicySet state, Self self) {

@@ -145,6 +145,18 @@ final class ServiceEntryTranslator {
    */
   static List<String> istioMutualWithoutIdentity(PolicySet state) {
     List<String> out = new ArrayList<>();
+    for (Policy.Service svc : state.ofType(Policy.Service.class)) { // registry Services' clusters (MeshTranslator)
+      Policy.DestinationRule dr = MeshTranslator.destinationRule(state, svc.name());
+      List<String> subsets = new ArrayList<>();
+      subsets.add(null);
+      (dr == null ? List.<Policy.Subset>of() : dr.subsets()).forEach(s -> subsets.add(s.name()));
+      for (String subset : subsets) {
+        Policy.ClientTls tls = dr == null ? null : dr.forCluster(subset, 0).tls();
+        if (tls != null && tls.istioMutual()) {
+          out.add(closedWarning(MeshTranslator.subsetCluster(svc.name(), subset), dr));
+        }
+      }
+    }
     for (var e : new TreeMap<>(io.keelson.control.store.ServiceEntries.byHost(state)).entrySet()) {
       Policy.DestinationRule dr = MeshTranslator.destinationRule(state, e.getKey());
       if (dr == null) {
@@ -157,14 +169,17 @@ final class ServiceEntryTranslator {
         for (String subset : subsets) {
           Policy.ClientTls tls = dr.forCluster(subset, port.number()).tls();
           if (tls != null && tls.istioMutual()) {
-            out.add("cluster " + ClusterNames.serviceEntryCluster(port.number(), subset, e.getKey()) + " has no"
-                + " endpoints: " + dr.meta().key() + " sets tls mode ISTIO_MUTUAL and this proxy has no workload"
-                + " identity to present; expected a proxy started with a join token (--token-file)");
+            out.add(closedWarning(ClusterNames.serviceEntryCluster(port.number(), subset, e.getKey()), dr));
           }
         }
       }
     }
     return out;
+  }
+
+  private static String closedWarning(String cluster, Policy.DestinationRule dr) {
+    return "cluster " + cluster + " has no endpoints: " + dr.meta().key() + " sets tls mode ISTIO_MUTUAL and this"
+        + " proxy has no workload identity to present; expected a proxy started with a join token (--token-file)";
   }
 
   /**

@@ -306,10 +306,11 @@ class ServiceEntryParserTest {
         metadata: { name: api }
         spec:
           host: api.example.com
-          trafficPolicy: { tls: { mode: ISTIO_MUTUAL, sni: api.example.com } }
-        """)).containsExactly("bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.sni: is not supported with mode"
-        + " ISTIO_MUTUAL (the sidecar presents its own certificate and checks the endpoints' service accounts); expected"
-        + " the field removed");
+          trafficPolicy: { tls: { mode: ISTIO_MUTUAL, caCertificates: /etc/ca.pem, subjectAltNames: [ api ] } }
+        """)).containsExactly("bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.caCertificates: is not supported"
+        + " with mode ISTIO_MUTUAL (the sidecar presents its own mesh certificate and trusts the mesh roots); expected"
+        + " the field removed", "bad.yaml: DestinationRule/api: spec.trafficPolicy.tls.subjectAltNames[0]: 'api' is not"
+        + " a SPIFFE ID; expected spiffe://... (mesh certificates carry their identity as a URI SAN)");
     var istio = (Policy.DestinationRule) PolicyParser.parse("dr.yaml", """
         apiVersion: networking.istio.io/v1
         kind: DestinationRule
@@ -319,6 +320,17 @@ class ServiceEntryParserTest {
           trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }
         """).policies().getFirst();
     assertThat(istio.tls()).isSameAs(Policy.ClientTls.ISTIO_MUTUAL);
+    var named = (Policy.DestinationRule) PolicyParser.parse("dr.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: api }
+        spec:
+          host: api.example.com
+          trafficPolicy:
+            tls: { mode: ISTIO_MUTUAL, sni: api.example.com, subjectAltNames: [ "spiffe://cluster.local/ns/a/sa/b" ] }
+        """).policies().getFirst();
+    assertThat(named.tls()).isEqualTo(Policy.ClientTls.istioMutual("api.example.com",
+        java.util.List.of("spiffe://cluster.local/ns/a/sa/b")));
   }
 
   @Test

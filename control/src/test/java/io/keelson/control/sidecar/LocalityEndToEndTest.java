@@ -120,7 +120,7 @@ class LocalityEndToEndTest {
     }
   }
 
-  private static void apply(ControlPlane cp, String yaml) throws Exception {
+  static void apply(ControlPlane cp, String yaml) throws Exception {
     cp.store.apply(PolicyParser.parse("mesh.yaml", yaml).policies(), false);
   }
 

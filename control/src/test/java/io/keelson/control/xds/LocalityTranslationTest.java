@@ -74,7 +74,7 @@ class LocalityTranslationTest {
   }
 
   /** Port → priority of the assignment of {@code cluster} sent to a proxy in {@code caller}. */
-  private static Map<Integer, Integer> priorities(PolicySet state, String cluster, Locality caller,
+  static Map<Integer, Integer> priorities(PolicySet state, String cluster, Locality caller,
       Map<String, String> callerLabels, boolean meshEnabled) {
     ClusterLoadAssignment a = assignment(state, cluster, caller, callerLabels, meshEnabled);
     Map<Integer, Integer> out = new TreeMap<>();

@@ -206,8 +206,8 @@ class PortLevelSettingsTranslationTest {
         """).policies(), false)).isInstanceOf(PolicyException.class)
         .hasMessageContaining("spec.trafficPolicy.portLevelSettings[0]: 'cart' is a registry Service, which has one"
             + " cluster for all its ports; port-level settings apply to ServiceEntry hosts only (yet)")
-        .hasMessageContaining("spec.subsets[0].trafficPolicy.tls: 'cart' is a registry Service, reached with mesh"
-            + " mTLS; TLS settings (ISTIO_MUTUAL too) apply to ServiceEntry hosts only (yet)")
+        .hasMessageContaining("spec.subsets[0].trafficPolicy.tls.mode: 'cart' is a registry Service, reached with"
+            + " mesh mTLS; of the TLS modes it takes ISTIO_MUTUAL (with sni, subjectAltNames) only (yet)")
         .hasMessageContaining("spec.trafficPolicy.portLevelSettings[0].port.number: port 81 is not a port of"
             + " ServiceEntry/api; expected one of [80, 8080]");
   }

@@ -402,8 +402,9 @@ class ServiceEntryTranslationTest {
           trafficPolicy: { tls: { mode: SIMPLE } }
         """).policies(), false))
         .satisfies(e -> assertThat(((PolicyException) e).errors()).extracting(Object::toString).containsExactlyInAnyOrder(
-            "dr.yaml: DestinationRule/frontend: spec.trafficPolicy.tls: 'frontend' is a registry Service, reached with"
-                + " mesh mTLS; TLS settings (ISTIO_MUTUAL too) apply to ServiceEntry hosts only (yet)",
+            "dr.yaml: DestinationRule/frontend: spec.trafficPolicy.tls.mode: 'frontend' is a registry Service, reached"
+                + " with mesh mTLS; of the TLS modes it takes ISTIO_MUTUAL (with sni, subjectAltNames) only (yet);"
+                + " SIMPLE, MUTUAL and DISABLE apply to ServiceEntry hosts",
             "dr.yaml: DestinationRule/anything: spec.trafficPolicy.tls.mode: ServiceEntry/anything has resolution NONE"
                 + " (connections to their original destination), where TLS origination is not supported yet; expected"
                 + " resolution STATIC, DNS or DNS_ROUND_ROBIN"));

@@ -139,6 +139,43 @@ class WorkloadEntryMeshTlsTranslationTest {
   }
 
   @Test
+  void istioMutualSniAndSubjectAltNamesGoIntoTheUpstreamTlsContextReplacingTheServiceAccounts() throws Exception {
+    MeshResources r = translate(state(TLS_RULE.formatted(
+        "ISTIO_MUTUAL, sni: vm.shop.internal, subjectAltNames: [ \"spiffe://example.org/ns/shop/sa/vm-new\" ]")), true);
+    Cluster c = Mesh.cluster(r, CLUSTER);
+    UpstreamTlsContext u = c.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
+    assertThat(u.getSni()).isEqualTo("vm.shop.internal");
+    // istiod's rule: the DestinationRule's subjectAltNames replace the endpoints' service accounts
+    assertThat(sans(c.getTransportSocket())).containsExactly("spiffe://example.org/ns/shop/sa/vm-new");
+    // the data plane takes both
+    var tls = Mesh.dataPlaneWithIdentity(r, "shop", "web").clusters().get(CLUSTER).tls().config();
+    assertThat(tls.sni()).isEqualTo("vm.shop.internal");
+    assertThat(tls.serverSans().toString()).contains("sa/vm-new").doesNotContain("sa/vm-api");
+    // at port level (over the rule's DISABLE), as istiod's merge
+    Cluster port = Mesh.cluster(translate(state("""
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: vm-api, namespace: shop }
+        spec:
+          host: api.vm.example
+          trafficPolicy:
+            tls: { mode: DISABLE }
+            portLevelSettings:
+            - port: { number: 80 }
+              tls: { mode: ISTIO_MUTUAL, sni: port80.shop.internal, subjectAltNames: [ "spiffe://example.org/ns/shop/sa/p" ] }
+        """), true), CLUSTER);
+    assertThat(port.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class).getSni())
+        .isEqualTo("port80.shop.internal");
+    assertThat(sans(port.getTransportSocket())).containsExactly("spiffe://example.org/ns/shop/sa/p");
+    // sni alone keeps the service accounts
+    Cluster sniOnly = Mesh.cluster(translate(state(TLS_RULE.formatted("ISTIO_MUTUAL, sni: vm.shop.internal")), true),
+        CLUSTER);
+    assertThat(sans(sniOnly.getTransportSocket()))
+        .containsExactly("spiffe://example.org/ns/shop/sa/vm-api", "spiffe://example.org/ns/shop/sa/vm-other");
+  }
+
+  @Test
   void istioMutualFromACallerWithoutIdentityFailsClosedWithNoEndpointsAndAStatusWarning() throws Exception {
     PolicySet state = state(TLS_RULE.formatted("ISTIO_MUTUAL"));
     MeshResources r = translate(state, false);
