@@ -42,6 +42,10 @@ final class LocalityAssignments {
 
   private boolean meshEnabled = true;
   private Map<String, Rule> rules = Map.of();
+  // The state begin() was given (the shared view), and the rules of other views (a client namespace's own
+  // DestinationRules: SourceViews), built on first use per change.
+  private PolicySet current = PolicySet.EMPTY;
+  private final Map<PolicySet, Map<String, Rule>> rulesByView = new IdentityHashMap<>();
   private List<String> priorityLabels = List.of();
   private Map<String, Map<String, String>> labelsByEndpoint = Map.of();
   // Per base assignment (by identity): its derived ones. This change's, and the previous change's not yet reused.
@@ -63,10 +67,35 @@ final class LocalityAssignments {
   /** A change: the rules of {@code state}; derived assignments not reused since the previous change are dropped. */
   synchronized void begin(PolicySet state, Supplier<Collection<Policy.Workload>> workloads) {
     localized.clear();
+    rulesByView.clear();
+    current = state;
     previous = derived;
     derived = new IdentityHashMap<>();
-    Map<String, Rule> next = new HashMap<>();
     TreeSet<String> labels = new TreeSet<>();
+    Map<String, Map<String, String>> byEndpoint = new HashMap<>();
+    rules = rulesOf(state, labels, byEndpoint);
+    // Every namespace's rules may be some client's (SourceViews): their failoverPriority labels are listed too.
+    for (Policy.DestinationRule dr : state.ofType(Policy.DestinationRule.class)) {
+      Rule rule = rule(dr, meshEnabled);
+      if (rule != null) {
+        priorityLabels(rule, labels);
+      }
+    }
+    priorityLabels = List.copyOf(labels);
+    if (!labels.isEmpty()) {
+      for (Policy.Workload w : workloads.get()) { // listed only when a failoverPriority needs endpoint labels
+        byEndpoint.put(w.address() + ":" + w.port(), w.labels());
+      }
+    } else {
+      byEndpoint.clear();
+    }
+    labelsByEndpoint = byEndpoint;
+  }
+
+  /** The rules of the clusters {@code state} (one DestinationRule per host) translates to. */
+  private Map<String, Rule> rulesOf(PolicySet state, TreeSet<String> labels,
+      Map<String, Map<String, String>> byEndpoint) {
+    Map<String, Rule> next = new HashMap<>();
     for (Policy.Service svc : state.ofType(Policy.Service.class)) {
       Policy.DestinationRule dr = MeshTranslator.destinationRule(state, svc.name());
       Rule rule = rule(dr, meshEnabled, svc.preferClose());
@@ -79,18 +108,8 @@ final class LocalityAssignments {
         next.put(MeshTranslator.subsetCluster(svc.name(), s.name()), rule);
       }
     }
-    Map<String, Map<String, String>> byEndpoint = new HashMap<>();
     entryRules(state, next, labels, byEndpoint);
-    rules = Map.copyOf(next);
-    priorityLabels = List.copyOf(labels);
-    if (!labels.isEmpty()) {
-      for (Policy.Workload w : workloads.get()) { // listed only when a failoverPriority needs endpoint labels
-        byEndpoint.put(w.address() + ":" + w.port(), w.labels());
-      }
-    } else {
-      byEndpoint.clear();
-    }
-    labelsByEndpoint = byEndpoint;
+    return Map.copyOf(next);
   }
 
   /** Adds the labels {@code rule}'s {@code failoverPriority} names to {@code labels}. */
@@ -194,10 +213,21 @@ final class LocalityAssignments {
 
   /** {@code shared} as sent to {@code caller}: {@code shared} itself when no cluster of it has a rule. */
   synchronized MeshResources localize(MeshResources shared, Caller caller) {
-    if (rules.isEmpty()) {
+    return localize(shared, caller, current);
+  }
+
+  /**
+   * {@code shared}, translated from {@code view} (the state as the caller's signature sees it, one DestinationRule per
+   * host), as sent to {@code caller}: the rules are {@code view}'s, so a client namespace's own DestinationRule decides
+   * its failover.
+   */
+  synchronized MeshResources localize(MeshResources shared, Caller caller, PolicySet view) {
+    Map<String, Rule> ruled = view == current || view == null ? rules
+        : rulesByView.computeIfAbsent(view, v -> rulesOf(v, new TreeSet<>(), new HashMap<>()));
+    if (ruled.isEmpty()) {
       return shared;
     }
-    return localized.computeIfAbsent(shared, k -> new HashMap<>()).computeIfAbsent(caller, c -> build(shared, c));
+    return localized.computeIfAbsent(shared, k -> new HashMap<>()).computeIfAbsent(caller, c -> build(shared, c, ruled));
   }
 
   /** Derived assignments built (not reused) since start, for tests. */
@@ -205,7 +235,7 @@ final class LocalityAssignments {
     return built;
   }
 
-  private MeshResources build(MeshResources shared, Caller caller) {
+  private MeshResources build(MeshResources shared, Caller caller, Map<String, Rule> rules) {
     List<ClusterLoadAssignment> endpoints = new ArrayList<>(shared.endpoints());
     MessageDigest md = sha256();
     md.update(shared.endpointsVersion().getBytes(StandardCharsets.UTF_8));

@@ -731,10 +731,19 @@ public final class XdsServer implements AutoCloseable {
         io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
   }
 
+  /** Under pushLock: the state as {@code p}'s signature sees it (source matches, exportTo, its DestinationRules). */
+  private PolicySet viewOf(ProxyState p) {
+    GatewayNode gw = gatewayNodes.get(p.nodeId);
+    Map<String, String> labels = gw != null ? gw.registration().labels() : workloadLabels(p);
+    return sources.view(sources.signature(labels, namespace(p)), labels, namespace(p));
+  }
+
   /** Under pushLock: {@code p}'s resources before EnvoyFilter patches. */
   private MeshResources unpatched(ProxyState p) {
     // Endpoints per the proxy's locality (shared by every proxy of that locality), before its telemetry.
-    MeshResources r = localities.localize(withClientNames(p, translationFor(p)), localities.caller(p.locality, p.labels));
+    // The locality rules are those of the DestinationRules the proxy's view has (its namespace's own first).
+    MeshResources r = localities.localize(withClientNames(p, translationFor(p)), localities.caller(p.locality, p.labels),
+        viewOf(p));
     if (p.proxyless) {
       return r;
     }
