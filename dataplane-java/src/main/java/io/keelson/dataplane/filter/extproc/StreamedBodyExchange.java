@@ -94,9 +94,9 @@ final class StreamedBodyExchange implements StreamedBodyCheck.Body {
     if (timer == null) {
       startTimer();
     }
-    if (!paused && (inFlightBytes > MAX_IN_FLIGHT_BYTES || inFlight.size() >= MAX_IN_FLIGHT_CHUNKS)) {
+    if (inFlightBytes > MAX_IN_FLIGHT_BYTES || inFlight.size() >= MAX_IN_FLIGHT_CHUNKS) {
       paused = true;
-      sink.pause();
+      sink.pause(); // again on every chunk over the limit: the connection may have resumed reading for its own reasons
     }
   }
 

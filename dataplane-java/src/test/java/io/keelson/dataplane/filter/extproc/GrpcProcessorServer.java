@@ -57,6 +57,8 @@ final class GrpcProcessorServer implements AutoCloseable {
   final java.util.concurrent.atomic.AtomicLong bodyBytesSeen = new java.util.concurrent.atomic.AtomicLong();
   /** How long each body message of a {@code /upper-slow} request waits for its answer. */
   volatile long chunkMillis = 5;
+  /** The answers to body messages of {@code /upper-gated} requests, held until {@link #openGate}; null once open. */
+  private java.util.List<Runnable> gated = new java.util.ArrayList<>();
   /** How long {@code /slow} waits for its answer. */
   volatile long slowMillis = 3000;
   /** The override_message_timeout {@code /slow-override} asks for before its slow answer. */
@@ -114,7 +116,9 @@ final class GrpcProcessorServer implements AutoCloseable {
                 }
                 if (path.startsWith("/upper") && (request.hasRequestBody() || request.hasResponseBody())) {
                   ProcessingResponse upper = upperCased(request); // STREAMED: each chunk upper-cased, in order
-                  if (path.startsWith("/upper-slow")) {
+                  if (path.startsWith("/upper-gated")) {
+                    gate(() -> send(out, upper, answered));
+                  } else if (path.startsWith("/upper-slow")) {
                     timer.schedule(() -> send(out, upper, answered), chunkMillis, TimeUnit.MILLISECONDS);
                   } else {
                     send(out, upper, answered);
@@ -153,6 +157,22 @@ final class GrpcProcessorServer implements AutoCloseable {
             };
           }
         }).build().start();
+  }
+
+  /** Answers now if the gate is open, else once it opens, in order. */
+  private synchronized void gate(Runnable answer) {
+    if (gated == null) {
+      answer.run();
+    } else {
+      gated.add(answer);
+    }
+  }
+
+  /** Sends the held {@code /upper-gated} answers, in order, and answers the next ones at once. */
+  synchronized void openGate() {
+    java.util.List<Runnable> held = gated;
+    gated = null;
+    held.forEach(Runnable::run);
   }
 
   private static void send(StreamObserver<ProcessingResponse> out, ProcessingResponse r,
