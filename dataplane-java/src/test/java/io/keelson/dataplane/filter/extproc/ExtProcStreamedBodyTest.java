@@ -167,4 +167,30 @@ class ExtProcStreamedBodyTest {
       }
     }
   }
+
+  /**
+   * A chunk not answered within message_timeout fails the request as a headers phase does: 504 before any response,
+   * or with failure_mode_allow the body goes on unchanged (HTTP/1.1 and h2c).
+   */
+  @Test
+  void aChunkNotAnsweredWithinMessageTimeoutIs504OrGoesOnUnchangedWithFailureModeAllow() throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer()) {
+      try (ProxyHarness proxy = ExtProcProxyTest.proxy(a, processor.port(), PipelineMode.INLINE,
+          STREAMED_REQUEST + "\nmessage_timeout: 2s")) {
+        assertThat(proxy.send(HttpRequest.newBuilder(proxy.uri("/upper-gated/timeout"))
+            .POST(HttpRequest.BodyPublishers.ofString("never answered"))).statusCode()).isEqualTo(504);
+        assertThat(CurlStatus.of("--http2-prior-knowledge", "--data-binary", "never answered",
+            "http://127.0.0.1:" + proxy.port() + "/upper-gated/h2")).isEqualTo("504");
+        assertThat(proxy.stat("http.ingress_http.ext_proc.message_timeouts")).isEqualTo(2);
+        assertThat(a.lastBody).asString().doesNotContain("answered"); // the upstream request was dropped mid-body
+      }
+      try (ProxyHarness proxy = ExtProcProxyTest.proxy(a, processor.port(), PipelineMode.INLINE,
+          STREAMED_REQUEST + "\nmessage_timeout: 2s\nfailure_mode_allow: true")) {
+        assertThat(proxy.send(HttpRequest.newBuilder(proxy.uri("/upper-gated/allowed"))
+            .POST(HttpRequest.BodyPublishers.ofString("kept as sent"))).statusCode()).isEqualTo(200);
+        assertThat(a.lastBody).asString().isEqualTo("kept as sent");
+        assertThat(proxy.stat("http.ingress_http.ext_proc.failure_mode_allowed")).isEqualTo(1);
+      }
+    }
+  }
 }
