@@ -139,6 +139,17 @@ class ExtProcStreamedBodyTest {
           .isGreaterThan(8);
       assertThat(processor.streams.get(2).phases).contains(RequestCase.RESPONSE_BODY);
     }
+    // with the response-headers phase too: the head is held for its answer, then the body streams
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = ExtProcProxyTest.proxy(a, processor.port(), PipelineMode.INLINE,
+            STREAMED_RESPONSE.replace("response_header_mode: SKIP", "response_header_mode: SEND"))) {
+      HttpResponse<String> r = proxy.get("/big/300000", "x-processor", "/upper");
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.headers().firstValue("x-processed")).hasValue("processor");
+      assertThat(r.body()).hasSize(300_000).matches("X+");
+      assertThat(processor.streams.get(0).phases.subList(0, 3)).containsExactly(RequestCase.REQUEST_HEADERS,
+          RequestCase.RESPONSE_HEADERS, RequestCase.RESPONSE_BODY);
+    }
   }
 
   /**
@@ -164,6 +175,15 @@ class ExtProcStreamedBodyTest {
         assertThat(proxy.send(HttpRequest.newBuilder(proxy.uri("/upper/after"))
             .POST(HttpRequest.BodyPublishers.ofString("next"))).statusCode()).isEqualTo(200);
         assertThat(a.lastBody).asString().isEqualTo("NEXT");
+        // an h2c upload curl gives up on after 2 s (its stream reset mid-body)
+        assertThat(CurlStatus.of("--http2-prior-knowledge", "-m", "2", "--limit-rate", "8k", "-T", "/dev/zero",
+            "http://127.0.0.1:" + proxy.port() + "/upper/h2-partial")).endsWith("000");
+        await().atMost(10, TimeUnit.SECONDS).until(() -> processor.streams.size() == 3
+            && processor.streams.get(2).end != null);
+        assertThat(processor.streams.get(2).phases).contains(RequestCase.REQUEST_BODY);
+        assertThat(proxy.send(HttpRequest.newBuilder(proxy.uri("/upper/last"))
+            .POST(HttpRequest.BodyPublishers.ofString("last"))).statusCode()).isEqualTo(200);
+        assertThat(a.lastBody).asString().isEqualTo("LAST");
       }
     }
   }
