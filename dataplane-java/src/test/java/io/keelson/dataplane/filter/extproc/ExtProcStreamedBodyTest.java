@@ -159,11 +159,8 @@ class ExtProcStreamedBodyTest {
   @Test
   void aClientLeavingMidBodyEndsTheStreamAndFreesItsSlot() throws Exception {
     try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer()) {
-      String yaml = ProxyHarness.bootstrap(ExtProcProxyTest.VHOSTS, ProxyHarness.cluster("a", "ROUND_ROBIN", a.port())
-          + ProxyHarness.cluster("processor", "ROUND_ROBIN", processor.port())
-          + "    http2_protocol_options: {}\n    circuit_breakers: { thresholds: [ { max_requests: 1 } ] }\n",
-          ExtProcProxyTest.filter(STREAMED_REQUEST + "\nmessage_timeout: 10s"));
-      try (ProxyHarness proxy = new ProxyHarness(yaml, PipelineMode.INLINE)) {
+      try (ProxyHarness proxy = ExtProcStreamTest.oneStreamAtATime(a, processor,
+          STREAMED_REQUEST + "\nmessage_timeout: 10s")) {
         try (Socket client = new Socket(InetAddress.getLoopbackAddress(), proxy.port())) {
           client.getOutputStream().write(("POST /upper/partial HTTP/1.1\r\nHost: x\r\ntransfer-encoding: chunked\r\n"
               + "\r\n5\r\nhello\r\n").getBytes(StandardCharsets.US_ASCII));
