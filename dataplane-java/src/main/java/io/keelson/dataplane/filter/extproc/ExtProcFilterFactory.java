@@ -87,8 +87,8 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
   }
 
   /**
-   * Which headers are sent (a header mode SEND or DEFAULT sends them), or null after reporting a mode Keelson does
-   * not run: bodies and trailers are not sent to processors.
+   * Which phases are sent (a header mode SEND or DEFAULT sends them; bodies BUFFERED or STREAMED), or null after
+   * reporting a mode Keelson does not run: BUFFERED_PARTIAL bodies, trailers SEND.
    */
   private static ProcessingModes modes(ProcessingMode m, String path, ConfigErrors errors) {
     boolean ok = true;
