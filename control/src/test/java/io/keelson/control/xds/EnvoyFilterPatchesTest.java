@@ -494,7 +494,7 @@ class EnvoyFilterPatchesTest {
         "envoy.filters.http.router");
     assertThat(Mesh.dataPlane(p.resources()).clusters()).containsKey("processor");
     EnvoyFilterPatches.Patched body = EnvoyFilterPatches.applyChecked(sidecar(),
-        List.of(filter("body", "shop", extProc(", request_body_mode: STREAMED"))), false);
+        List.of(filter("body", "shop", extProc(", request_body_mode: BUFFERED_PARTIAL"))), false);
     assertThat(body.applied()).isEmpty();
     assertThat(body.refused()).singleElement().asString().startsWith("EnvoyFilter/shop/body is not applied")
         .contains("processing_mode.request_body_mode").contains("expected NONE");

@@ -59,6 +59,8 @@ public final class FilterContext {
   private ResponseCheck responseCheck;
   private BodyCheck requestBodyCheck;
   private BodyCheck responseBodyCheck;
+  private StreamedBodyCheck requestBodyStream;
+  private StreamedBodyCheck responseBodyStream;
   /** The filters after the external check, with their inputs, or null. */
   private PausedChain paused;
   /** A filter asked for the route to be chosen again ({@link #clearRouteCache}); the chain does it after that filter. */
@@ -136,6 +138,30 @@ public final class FilterContext {
    */
   public void checkResponseBody(BodyCheck check) {
     responseBodyCheck = check;
+  }
+
+  /** Asks the connection to stream the request body through {@code check} chunk by chunk (ext_proc STREAMED). */
+  public void streamRequestBody(StreamedBodyCheck check) {
+    requestBodyStream = check;
+  }
+
+  /** Asks the connection to stream the response body through {@code check} chunk by chunk (ext_proc STREAMED). */
+  public void streamResponseBody(StreamedBodyCheck check) {
+    responseBodyStream = check;
+  }
+
+  /** Takes the request body's stream check (so it runs once per exchange), or null. */
+  public StreamedBodyCheck takeRequestBodyStream() {
+    StreamedBodyCheck c = requestBodyStream;
+    requestBodyStream = null;
+    return c;
+  }
+
+  /** Takes the response body's stream check (so it runs once per exchange), or null. */
+  public StreamedBodyCheck takeResponseBodyStream() {
+    StreamedBodyCheck c = responseBodyStream;
+    responseBodyStream = null;
+    return c;
   }
 
   /** Takes the response body check (so it runs once per exchange), or null. */
@@ -432,6 +458,8 @@ public final class FilterContext {
     responseCheck = null;
     requestBodyCheck = null;
     responseBodyCheck = null;
+    requestBodyStream = null;
+    responseBodyStream = null;
     paused = null;
     metadata = null;
     routeCacheCleared = false;
@@ -473,6 +501,8 @@ public final class FilterContext {
     responseCheck = other.responseCheck;
     requestBodyCheck = other.requestBodyCheck;
     responseBodyCheck = other.responseBodyCheck;
+    requestBodyStream = other.requestBodyStream;
+    responseBodyStream = other.responseBodyStream;
     paused = other.paused;
     session = other.session; // a retry's host may change the session's state (sessionServedBy)
     sessionHost = other.sessionHost;

@@ -95,6 +95,13 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private io.keelson.dataplane.filter.CodedBody responseBody;
   /** The request body's codings (compressor, decompressor) when some filter's transforms it, else null. */
   private io.keelson.dataplane.filter.CodedBody requestBody;
+  /** ext_proc STREAMED: the request body's chunks go through this, and the request's end after them; else null. */
+  private io.keelson.dataplane.filter.StreamedBodyCheck.Body requestStream;
+  /** The response body's, likewise. */
+  private io.keelson.dataplane.filter.StreamedBodyCheck.Body responseStream;
+  /** The trailers of a streamed request's or response's end, held until its last chunk's answer. */
+  private Http1Headers streamedRequestTrailers;
+  private Http1Headers streamedResponseTrailers;
   /** The request codings were chosen for this exchange (a retry keeps the coded request as it is). */
   private boolean requestCodingChosen;
   /** The encoded response head, kept until the body (or the response end) arrives to share its buffer. */
@@ -412,6 +419,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     peerExchange.reset();
     requestHasBody = head.chunked() || head.contentLength() > 0;
     releaseRequestBody();
+    requestStream = null; // its chunks are released by its own end (the exchange end hook)
+    responseStream = null;
+    streamedRequestTrailers = null;
+    streamedResponseTrailers = null;
     requestCodingChosen = false;
     requestComplete = false;
     responseStarted = false;
@@ -844,6 +855,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         replay.start(retry.policy().perRequestBufferLimitBytes());
       }
     }
+    streamRequestBody();
     if (requestComplete) {
       requestCompleteNanos = System.nanoTime();
       startTimeout(); // the request ended while it was being routed on the ring
@@ -951,6 +963,139 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   /**
+   * ext_proc STREAMED request body: from here on its chunks go through the processor before they go on (forwarded
+   * chunked, as their size may change), and the request's end after the last one's answer; what was read while the
+   * request was routed goes first, the end too if it came already.
+   */
+  private void streamRequestBody() {
+    io.keelson.dataplane.filter.StreamedBodyCheck check = policy.takeRequestBodyStream();
+    if (check == null || !requestHasBody || upgrade != null || proxiedConnect) {
+      return;
+    }
+    request.bodyCoded();
+    requestStream = check.start(channel.eventLoop(), context.pool().calls(), snapshot, new StreamedSink(false));
+    boolean complete = requestComplete;
+    requestComplete = false;
+    streamedRequestTrailers = pendingTrailers != null ? pendingTrailers : new Http1Headers(0);
+    pendingTrailers = null;
+    pendingBodyBytes = 0;
+    for (int i = 0, n = pendingBody.size(); i < n && requestStream != null; i++) {
+      requestStream.offer(pendingBody.pollFirst(), false);
+    }
+    if (complete && requestStream != null) {
+      requestStream.offer(Unpooled.EMPTY_BUFFER, true);
+    }
+  }
+
+  /**
+   * The connection's side of a STREAMED body ({@link io.keelson.dataplane.filter.StreamedBodyCheck}) of one exchange:
+   * what comes back goes on where the chunk was going, the end after the last; late calls (after the exchange) are
+   * dropped.
+   */
+  private final class StreamedSink implements io.keelson.dataplane.filter.StreamedBodyCheck.Sink {
+    private final long seq = exchangeSeq;
+    private final boolean response;
+
+    StreamedSink(boolean response) {
+      this.response = response;
+    }
+
+    @Override
+    public void forward(ByteBuf chunk, boolean last) {
+      if (seq != exchangeSeq || state == State.CLOSED || state == State.LOCAL_REPLY) {
+        chunk.release();
+        return;
+      }
+      if (response) {
+        if (chunk.isReadable()) {
+          writeResponseBody(chunk);
+        } else {
+          chunk.release();
+        }
+        if (last) {
+          responseStream = null;
+          onResponseComplete(streamedResponseTrailers);
+        } else {
+          channel.flush();
+        }
+        return;
+      }
+      if (chunk.isReadable()) {
+        onProcessedBody(chunk);
+      } else {
+        chunk.release();
+      }
+      if (last && requestStream != null) {
+        requestStream = null;
+        Http1Headers trailers = streamedRequestTrailers;
+        streamedRequestTrailers = null;
+        onComplete(trailers);
+      }
+    }
+
+    @Override
+    public void denied(io.keelson.dataplane.filter.CheckOutcome outcome) {
+      if (seq != exchangeSeq || state == State.CLOSED || state == State.LOCAL_REPLY) {
+        return;
+      }
+      if (response) {
+        responseStream = null;
+        channel.close(); // the response head went: cut, as Envoy resets a stream whose headers were sent
+        return;
+      }
+      requestStream = null;
+      dropRequest(() -> sendCheckReply(outcome));
+    }
+
+    @Override
+    public void pause() {
+      if (seq != exchangeSeq) {
+        return;
+      }
+      if (!response) {
+        pauseReading();
+      } else if (upstream != null) {
+        upstream.channel().config().setAutoRead(false);
+      }
+    }
+
+    @Override
+    public void resume() {
+      if (seq != exchangeSeq) {
+        return;
+      }
+      if (!response) {
+        if (upstream == null || upstream.channel().isWritable()) {
+          resumeReading();
+        }
+      } else if (upstream != null && !responseComplete) {
+        upstream.channel().config().setAutoRead(channel.isWritable());
+      }
+    }
+  }
+
+  /**
+   * The request body cannot go on: the upstream request is dropped, answered by {@code reply} when no response has
+   * started, else the connection closes.
+   */
+  private void dropRequest(Runnable reply) {
+    releasePendingBody();
+    closeAfterResponse = true;
+    if (upstream != null) {
+      endUpstreamRequest();
+      upstream.detach(false); // the upstream saw part of the body: never reuse that connection
+      upstream = null;
+    }
+    cancelPerTryTimer();
+    if (!responseStarted && state != State.CLOSED) {
+      state = State.LOCAL_REPLY;
+      reply.run();
+    } else {
+      channel.close();
+    }
+  }
+
+  /**
    * One request body chunk through the codings; null when they refuse the body (a corrupt gzip body: 400, a
    * decompression bomb: 413, or the connection closed once a response has started): the upstream request is dropped.
    */
@@ -963,20 +1108,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return out;
     } catch (io.keelson.dataplane.filter.BodyStage.BodyCodingException e) {
       requestBody = null; // released by apply
-      releasePendingBody();
-      closeAfterResponse = true;
-      if (upstream != null) {
-        endUpstreamRequest();
-        upstream.detach(false); // the upstream saw part of the body: never reuse that connection
-        upstream = null;
-      }
-      cancelPerTryTimer();
-      if (!responseStarted && state != State.CLOSED) {
-        state = State.LOCAL_REPLY;
-        sendLocalReply(e.status(), e.status() == 413 ? "Payload Too Large" : "Bad Request", null);
-      } else {
-        channel.close();
-      }
+      dropRequest(() -> sendLocalReply(e.status(), e.status() == 413 ? "Payload Too Large" : "Bad Request", null));
       return null;
     }
   }
@@ -1187,6 +1319,15 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   @Override
   public void onBody(ByteBuf content) {
     requestBytes += content.readableBytes();
+    if (requestStream != null) {
+      requestStream.offer(content, false);
+      return;
+    }
+    onProcessedBody(content);
+  }
+
+  /** A body chunk after any STREAMED processor: through the codings, then on. */
+  private void onProcessedBody(ByteBuf content) {
     if (requestBody != null && (content = codeRequestChunk(content, false)) == null) {
       return;
     }
@@ -1223,6 +1364,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   @Override
   public void onComplete(Http1Headers trailers) {
+    if (requestStream != null) { // the end goes on after the last chunk's answer
+      streamedRequestTrailers = new Http1Headers(trailers.size());
+      streamedRequestTrailers.copyFrom(trailers);
+      requestStream.offer(Unpooled.EMPTY_BUFFER, true);
+      return;
+    }
     if (requestBody != null) {
       ByteBuf tail = codeRequestChunk(Unpooled.EMPTY_BUFFER, true);
       if (tail == null) {
@@ -1504,12 +1651,13 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     boolean bodyless = request.method().equals("HEAD") || status == 204 || status == 304;
     if (!bodyless && response.contentLength() != 0) { // a body to come: the codings filters chose may transform it
       responseBody = io.keelson.dataplane.filter.CodedBody.start(policy, Http1HeaderAccess.INSTANCE, response.headers(), status);
+      streamResponseBody(response);
     }
     if (!bodyless) {
       if (response.chunked()) {
         response.headers().add("transfer-encoding", "chunked");
         responseChunked = true;
-      } else if (response.contentLength() < 0 || responseBody != null) {
+      } else if (response.contentLength() < 0 || responseBody != null || responseStream != null) {
         // Read-until-close upstream, or a body whose length the coding changes (content-length dropped): re-frame as
         // chunked for HTTP/1.1 clients, close for 1.0.
         if ((request.version() == Http1Version.HTTP_1_1)) {
@@ -1526,7 +1674,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     } else if (!(request.version() == Http1Version.HTTP_1_1)) {
       response.headers().set("connection", "keep-alive");
     }
-    long bodyRoom = !responseChunked && responseBody == null && response.contentLength() > 0
+    long bodyRoom = !responseChunked && responseBody == null && responseStream == null && response.contentLength() > 0
         && response.contentLength() <= COALESCE_BODY_BYTES
         ? response.contentLength()
         : 0;
@@ -1537,6 +1685,19 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     } else {
       channel.write(head, channel.voidPromise());
     }
+  }
+
+  /**
+   * ext_proc STREAMED response body: its chunks go through the processor before the client gets them (its size may
+   * change: content-length dropped, chunked), the response's end after the last one's answer.
+   */
+  private void streamResponseBody(Http1Response response) {
+    io.keelson.dataplane.filter.StreamedBodyCheck check = policy.takeResponseBodyStream();
+    if (check == null) {
+      return;
+    }
+    response.headers().remove("content-length");
+    responseStream = check.start(channel.eventLoop(), context.pool().calls(), snapshot, new StreamedSink(true));
   }
 
   /**
@@ -1591,6 +1752,15 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       }
       return;
     }
+    if (responseStream != null) {
+      responseStream.offer(content, false);
+      return;
+    }
+    writeResponseBody(content);
+  }
+
+  /** A response body chunk after any STREAMED processor: through the codings, then to the client. */
+  private void writeResponseBody(ByteBuf content) {
     if (responseBody != null) {
       content = codeResponseBody(content, false);
       if (content == null) {
@@ -1632,6 +1802,14 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       if (held.awaited().check() != null) {
         startResponseBodyCheck(held);
       }
+      return;
+    }
+    if (responseStream != null) { // the end goes on after the last chunk's answer
+      streamedResponseTrailers = trailers == null ? null : new Http1Headers(trailers.size());
+      if (trailers != null) {
+        streamedResponseTrailers.copyFrom(trailers);
+      }
+      responseStream.offer(Unpooled.EMPTY_BUFFER, true);
       return;
     }
     writePendingHead();

@@ -29,11 +29,13 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
@@ -117,6 +119,13 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private io.keelson.dataplane.filter.CodedBody responseBody;
   /** The request body's codings (compressor, decompressor) when some filter's transforms it, else null. */
   private io.keelson.dataplane.filter.CodedBody requestBody;
+  /** ext_proc STREAMED: the request body's chunks go through this, and its end after them; else null. */
+  private io.keelson.dataplane.filter.StreamedBodyCheck.Body requestStream;
+  /** The response body's, likewise. */
+  private io.keelson.dataplane.filter.StreamedBodyCheck.Body responseStream;
+  /** The trailers of a streamed request's or response's end, held until its last chunk's answer. */
+  private HttpHeaders streamedRequestTrailers;
+  private HttpHeaders streamedResponseTrailers;
   /** The request codings were chosen (a retry's decision keeps the coded request as it is). */
   private boolean requestCodingChosen;
   /** request_mirror_policies: the copy of this stream's request for the shadow clusters. */
@@ -700,6 +709,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     long routeNanos = forward.timeout().toNanos();
     long timeout = grpcTimeoutNanos > 0 && (routeNanos == 0 || grpcTimeoutNanos < routeNanos) ? grpcTimeoutNanos : routeNanos;
     timeoutMs = TimeUnit.NANOSECONDS.toMillis(timeout);
+    if (!proxiedConnect) {
+      streamRequestBody();
+    }
     if (requestComplete) {
       requestCompleteNanos = System.nanoTime();
     }
@@ -768,6 +780,125 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       pending.addLast(coded);
     }
     return true;
+  }
+
+  /**
+   * ext_proc STREAMED request body: from here on its chunks go through the processor before they go on (without a
+   * content-length, as their size may change), and the request's end after the last one's answer; what was read while
+   * the request was routed goes first, the end too if it came already.
+   */
+  private void streamRequestBody() {
+    io.keelson.dataplane.filter.StreamedBodyCheck check = policy.takeRequestBodyStream();
+    if (check == null || requestEndedWithHead || upgradeType != null || isConnect()) {
+      return;
+    }
+    bodyLength = -1;
+    requestStream = check.start(down.eventLoop(), streams.upstreams().get().calls(), snapshot, new StreamedSink(false));
+    requestComplete = false;
+    for (int i = 0, n = pending.size(); i < n && requestStream != null; i++) {
+      offerRequestChunk(pending.pollFirst());
+    }
+  }
+
+  private void offerRequestChunk(HttpContent c) {
+    if (c instanceof LastHttpContent l) {
+      streamedRequestTrailers = l.trailingHeaders();
+    }
+    requestStream.offer(c.content(), c instanceof LastHttpContent); // c's content is all it holds
+  }
+
+  /** A chunk a STREAMED processor sent back, as the message it goes on in ({@code trailers} on the last). */
+  private static HttpContent streamedChunk(ByteBuf chunk, boolean last, HttpHeaders trailers) {
+    if (!last) {
+      return new io.netty.handler.codec.http.DefaultHttpContent(chunk);
+    }
+    DefaultLastHttpContent end = new DefaultLastHttpContent(chunk);
+    if (trailers != null) {
+      end.trailingHeaders().set(trailers);
+    }
+    return end;
+  }
+
+  /**
+   * The stream's side of a STREAMED body ({@link io.keelson.dataplane.filter.StreamedBodyCheck}): what comes back goes
+   * on where the chunk was going; calls after the exchange ended are dropped.
+   */
+  private final class StreamedSink implements io.keelson.dataplane.filter.StreamedBodyCheck.Sink {
+    private final boolean response;
+
+    StreamedSink(boolean response) {
+      this.response = response;
+    }
+
+    @Override
+    public void forward(ByteBuf chunk, boolean last) {
+      if (state == State.DONE || (response ? responseStream == null : requestStream == null)) {
+        chunk.release();
+        return;
+      }
+      if (!last && !chunk.isReadable()) {
+        chunk.release();
+        return;
+      }
+      if (response) {
+        if (last) {
+          responseStream = null;
+        }
+        relayBody(streamedChunk(chunk, last, streamedResponseTrailers), last);
+        if (!last) {
+          down.flush();
+        }
+        return;
+      }
+      if (last) {
+        requestStream = null;
+      }
+      onProcessedBody(streamedChunk(chunk, last, streamedRequestTrailers));
+      if (up != null && upFlushPending) {
+        upFlushPending = false;
+        up.flush();
+      }
+    }
+
+    @Override
+    public void denied(io.keelson.dataplane.filter.CheckOutcome outcome) {
+      if (state == State.DONE) {
+        return;
+      }
+      requestStream = null;
+      responseStream = null;
+      if (response || responseStarted) {
+        flag = ResponseFlag.UPE;
+        resetDownstream(Http2Error.INTERNAL_ERROR); // the response head went: cut, as Envoy resets the stream
+        return;
+      }
+      closeUpstream();
+      endUpstreamRequest();
+      localReply(outcome.status(), outcome.body(), outcome.flag(), outcome.replyHeaders());
+    }
+
+    @Override
+    public void pause() {
+      if (!response) {
+        down.config().setAutoRead(false); // the client's window is not returned while it waits
+      } else if (up != null) {
+        up.config().setAutoRead(false);
+      }
+    }
+
+    @Override
+    public void resume() {
+      if (state == State.DONE) {
+        return;
+      }
+      if (!response) {
+        if (up == null || up.isWritable()) {
+          down.config().setAutoRead(true);
+        }
+      } else if (up != null && !responseComplete) {
+        up.config().setAutoRead(down.isWritable());
+      }
+    }
   }
 
   /**
@@ -1198,6 +1329,15 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   private void onBody(HttpContent c) {
     requestBytes += c.content().readableBytes();
+    if (requestStream != null) {
+      offerRequestChunk(c);
+      return;
+    }
+    onProcessedBody(c);
+  }
+
+  /** A body message after any STREAMED processor: through the codings, then on. */
+  private void onProcessedBody(HttpContent c) {
     if (requestBody != null && (c = codeRequestChunk(c, c instanceof LastHttpContent)) == null) {
       return;
     }
@@ -1411,6 +1551,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     boolean headersOnly = r instanceof FullHttpResponse full && !full.content().isReadable() && full.trailingHeaders().isEmpty();
     if (!headersOnly && status != 204 && status != 304 && !io.netty.handler.codec.http.HttpMethod.HEAD.equals(request.method())) {
       responseBody = io.keelson.dataplane.filter.CodedBody.start(policy, NettyHeaderAccess.INSTANCE, r.headers(), status);
+      io.keelson.dataplane.filter.StreamedBodyCheck check = policy.takeResponseBodyStream();
+      if (check != null) { // ext_proc STREAMED: the body may change size
+        r.headers().remove(HttpHeaderNames.CONTENT_LENGTH);
+        responseStream = check.start(down.eventLoop(), streams.upstreams().get().calls(), snapshot, new StreamedSink(true));
+      }
     }
   }
 
@@ -1421,6 +1566,22 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       peerExchange.onTrailers(NettyHeaderAccess.INSTANCE, end.trailingHeaders());
       observer.responseTrailers(listener, end.trailingHeaders());
     }
+    if (responseStream != null && msg instanceof HttpContent c) { // its chunks go on after the processor's answers
+      if (msg instanceof HttpResponse whole) {
+        down.write(new DefaultHttpResponse(whole.protocolVersion(), whole.status(), whole.headers()), down.voidPromise());
+        downFlushPending = true;
+      }
+      if (c instanceof LastHttpContent end) {
+        streamedResponseTrailers = end.trailingHeaders();
+      }
+      responseStream.offer(c.content(), last);
+      return;
+    }
+    relayBody(msg, last);
+  }
+
+  /** A piece of the response after any STREAMED processor: through the codings, then to the client. */
+  private void relayBody(HttpObject msg, boolean last) {
     if (responseBody != null && msg instanceof HttpContent c) {
       msg = codeResponseBody(c, last);
       if (msg == null) {

@@ -7,8 +7,8 @@ import io.keelson.dataplane.filter.HttpFilter;
  * envoy.filters.http.ext_proc on a request: opens the request's {@link ProcessorSession} (one Process stream for all
  * its phases, ended with the exchange) and hands the connection its phases: the request-headers exchange
  * ({@link RequestHeadersExchange}) before it acts on the verdict, the response-headers one
- * ({@link ResponseHeadersExchange}) for the response head, and BUFFERED bodies' ({@link BodyExchange}) once a body was
- * read whole; a phase whose mode is SKIP (or a route that disabled the filter: a null {@code processor}) has none.
+ * ({@link ResponseHeadersExchange}) for the response head, BUFFERED bodies' ({@link BodyExchange}) once a body was
+ * read whole, and STREAMED bodies' ({@link StreamedBodyExchange}) chunk by chunk; a phase whose mode is SKIP (or a route that disabled the filter: a null {@code processor}) has none.
  * Allocates the session and its phases per request, only when a phase is sent; thread-safe.
  */
 final class ExtProcFilter implements HttpFilter {
@@ -26,7 +26,8 @@ final class ExtProcFilter implements HttpFilter {
     }
     ExtProcConfig c = processor.config;
     ProcessingModes modes = c.modes();
-    if (!modes.requestHeaders() && !c.mayCheckResponse() && !modes.requestBody() && !modes.responseBody()) {
+    if (!modes.requestHeaders() && !c.mayCheckResponse() && !modes.requestBody() && !modes.responseBody()
+        && !modes.requestStreamed() && !modes.responseStreamed()) {
       return;
     }
     ProcessorSession session = new ProcessorSession(processor);
@@ -41,6 +42,14 @@ final class ExtProcFilter implements HttpFilter {
     }
     if (modes.responseBody()) {
       context.checkResponseBody(new BodyExchange(session, true));
+    }
+    if (modes.requestStreamed()) {
+      context.streamRequestBody((loop, calls, snapshot, sink) ->
+          new StreamedBodyExchange(session, false, loop, calls, snapshot, sink));
+    }
+    if (modes.responseStreamed()) {
+      context.streamResponseBody((loop, calls, snapshot, sink) ->
+          new StreamedBodyExchange(session, true, loop, calls, snapshot, sink));
     }
     if (modes.requestHeaders()) {
       context.checkExternally(new RequestHeadersExchange(session));

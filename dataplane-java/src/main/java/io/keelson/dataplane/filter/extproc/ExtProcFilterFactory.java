@@ -13,8 +13,8 @@ import io.keelson.dataplane.filter.HttpFilterFactory;
 
 /**
  * {@code envoy.filters.http.ext_proc}: translates {@code ExternalProcessor} into {@link ExtProcConfig} (the
- * request- and response-headers phases and BUFFERED bodies: other body modes and trailers are refused by
- * field) and {@code ExtProcPerRoute}
+ * request- and response-headers phases, BUFFERED and STREAMED bodies: BUFFERED_PARTIAL and trailers are refused
+ * by field) and {@code ExtProcPerRoute}
  * ({@code disabled}, {@code overrides.processing_mode}, {@code overrides.grpc_service}) into {@link PerRoute}, and
  * compiles {@link ExtProcFilter}. Fields SupportedFields refuses never reach here. Stateless.
  */
@@ -87,13 +87,13 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
   }
 
   /**
-   * Which headers are sent (a header mode SEND or DEFAULT sends them), or null after reporting a mode Keelson does
-   * not run: bodies and trailers are not sent to processors.
+   * Which phases are sent (a header mode SEND or DEFAULT sends them; bodies BUFFERED or STREAMED), or null after
+   * reporting a mode Keelson does not run: BUFFERED_PARTIAL bodies, trailers SEND.
    */
   private static ProcessingModes modes(ProcessingMode m, String path, ConfigErrors errors) {
     boolean ok = true;
-    ok &= bufferedOrNone(m.getRequestBodyMode(), path + ".request_body_mode", errors);
-    ok &= bufferedOrNone(m.getResponseBodyMode(), path + ".response_body_mode", errors);
+    ok &= supportedBodyMode(m.getRequestBodyMode(), path + ".request_body_mode", errors);
+    ok &= supportedBodyMode(m.getResponseBodyMode(), path + ".response_body_mode", errors);
     ok &= skipped(m.getRequestTrailerMode(), path + ".request_trailer_mode", errors);
     ok &= skipped(m.getResponseTrailerMode(), path + ".response_trailer_mode", errors);
     if (!ok) {
@@ -102,15 +102,18 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
     return new ProcessingModes(m.getRequestHeaderMode() != ProcessingMode.HeaderSendMode.SKIP,
         m.getResponseHeaderMode() != ProcessingMode.HeaderSendMode.SKIP,
         m.getRequestBodyMode() == ProcessingMode.BodySendMode.BUFFERED,
-        m.getResponseBodyMode() == ProcessingMode.BodySendMode.BUFFERED);
+        m.getResponseBodyMode() == ProcessingMode.BodySendMode.BUFFERED,
+        m.getRequestBodyMode() == ProcessingMode.BodySendMode.STREAMED,
+        m.getResponseBodyMode() == ProcessingMode.BodySendMode.STREAMED);
   }
 
-  private static boolean bufferedOrNone(ProcessingMode.BodySendMode mode, String path, ConfigErrors errors) {
-    if (mode == ProcessingMode.BodySendMode.NONE || mode == ProcessingMode.BodySendMode.BUFFERED) {
+  private static boolean supportedBodyMode(ProcessingMode.BodySendMode mode, String path, ConfigErrors errors) {
+    if (mode == ProcessingMode.BodySendMode.NONE || mode == ProcessingMode.BodySendMode.BUFFERED
+        || mode == ProcessingMode.BodySendMode.STREAMED) {
       return true;
     }
-    errors.error(path, "only whole bodies are sent to processors (BUFFERED_PARTIAL and STREAMED are not supported yet); "
-        + "expected NONE or BUFFERED, got " + mode);
+    errors.error(path, "BUFFERED_PARTIAL bodies are not sent to processors yet; expected NONE, BUFFERED or STREAMED, "
+        + "got " + mode);
     return false;
   }
 

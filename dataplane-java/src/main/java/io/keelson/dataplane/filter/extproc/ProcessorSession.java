@@ -47,6 +47,9 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
   /** The answer's bytes not yet a whole gRPC message. */
   private ByteBuf inbound;
   private boolean ended;
+  /** The STREAMED request and response bodies' phases, once their first chunk was sent. */
+  private StreamedBodyExchange requestBody;
+  private StreamedBodyExchange responseBody;
 
   ProcessorSession(ProcessorStream filter) {
     this.filter = filter;
@@ -73,22 +76,55 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
       done.accept(filter.failed());
       return UpstreamCalls.Call.ENDED;
     }
-    this.loop = loop;
     this.answer = answer;
     this.done = done;
-    if (call == null) {
-      filter.stats.streamsStarted().increment();
-      call = SideCall.stream(loop, calls, snapshot, filter.config.cluster(), head(), this);
-      if (call == null || ended) { // failed at once: done already called
-        return UpstreamCalls.Call.ENDED;
-      }
+    if (!open(loop, calls, snapshot)) { // failed at once: done already called
+      return UpstreamCalls.Call.ENDED;
     }
-    byte[] bytes = message.toByteArray();
-    call.send(Unpooled.buffer(5 + bytes.length).writeByte(0).writeInt(bytes.length).writeBytes(bytes));
-    filter.stats.streamMsgsSent().increment();
+    write(message);
     overridden = false;
     timer = loop.schedule(this::timedOut, filter.config.callTimeoutNanos(), TimeUnit.NANOSECONDS);
     return this;
+  }
+
+  /**
+   * Sends one STREAMED body chunk's {@code message} for {@code body} (which holds the chunk and times its answer),
+   * opening the stream first if needed; answers of that phase go to {@code body} in order, as they come, while other
+   * phases may be outstanding. False when the session had ended or ends now (the body was told, {@link
+   * StreamedBodyExchange#ended}).
+   */
+  boolean sendChunk(EventLoop loop, UpstreamCalls calls, ServingSnapshot snapshot, ProcessingRequest message,
+      StreamedBodyExchange body) {
+    if (body.response()) {
+      responseBody = body;
+    } else {
+      requestBody = body;
+    }
+    if (ended) {
+      body.ended(CheckOutcome.ALLOW); // processing complete (or failed with failure_mode_allow): not sent
+      return false;
+    }
+    if (!open(loop, calls, snapshot)) {
+      return false;
+    }
+    write(message);
+    return true;
+  }
+
+  /** Opens the stream on the first phase; false when it failed at once (its failure was handled). */
+  private boolean open(EventLoop loop, UpstreamCalls calls, ServingSnapshot snapshot) {
+    this.loop = loop;
+    if (call == null) {
+      filter.stats.streamsStarted().increment();
+      call = SideCall.stream(loop, calls, snapshot, filter.config.cluster(), head(), this);
+    }
+    return call != null && !ended;
+  }
+
+  private void write(ProcessingRequest message) {
+    byte[] bytes = message.toByteArray();
+    call.send(Unpooled.buffer(5 + bytes.length).writeByte(0).writeInt(bytes.length).writeBytes(bytes));
+    filter.stats.streamMsgsSent().increment();
   }
 
   /**
@@ -139,6 +175,11 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
       overrideTimeout(Durations.toNanos(r.getOverrideMessageTimeout()));
       return;
     }
+    StreamedBodyExchange body = streamedFor(r);
+    if (body != null) {
+      body.answered(r);
+      return;
+    }
     Function<ProcessingResponse, CheckOutcome> a = answer;
     if (a == null) { // nothing outstanding: Envoy counts and drops it
       filter.stats.spuriousMsgsReceived().increment();
@@ -147,7 +188,7 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
     Consumer<CheckOutcome> d = take();
     CheckOutcome outcome = filter.outcome(r, a);
     if (!outcome.allowed()) {
-      close(); // an immediate response or a violation: processing is over
+      close(null); // an immediate response or a violation: processing is over
     }
     d.accept(outcome);
   }
@@ -165,7 +206,7 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
     call = null;
     filter.stats.streamsClosed().increment();
     Consumer<CheckOutcome> d = take();
-    closed();
+    closed(CheckOutcome.ALLOW);
     if (d != null) {
       d.accept(CheckOutcome.ALLOW);
     }
@@ -174,11 +215,11 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
   @Override
   public void onFailure(String reason) {
     call = null;
-    if (answer != null) {
+    if (answer != null || streamedAwaiting()) {
       fail(filter.streamFailed());
     } else if (!ended) {
       filter.stats.streamsFailed().increment();
-      closed();
+      closed(CheckOutcome.ALLOW);
     }
   }
 
@@ -206,13 +247,32 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
     }
   }
 
-  /** Ends the stream and answers the outstanding phase with {@code outcome}. */
-  private void fail(CheckOutcome outcome) {
+  /**
+   * Ends the stream and answers the outstanding phase with {@code outcome}; a STREAMED body's chunks go on with it
+   * when allowed, or, denied, are dropped and the body denied unless a headers phase takes the denial.
+   */
+  void fail(CheckOutcome outcome) {
     Consumer<CheckOutcome> d = take();
-    close();
+    close(d != null && !outcome.allowed() ? null : outcome);
     if (d != null) {
       d.accept(outcome);
     }
+  }
+
+  /** The STREAMED body whose answer {@code r} is: its phase's, or an immediate response while only chunks wait. */
+  private StreamedBodyExchange streamedFor(ProcessingResponse r) {
+    return switch (r.getResponseCase()) {
+      case REQUEST_BODY -> requestBody != null && requestBody.awaiting() ? requestBody : null;
+      case RESPONSE_BODY -> responseBody != null && responseBody.awaiting() ? responseBody : null;
+      case IMMEDIATE_RESPONSE -> answer != null ? null
+          : requestBody != null && requestBody.awaiting() ? requestBody
+          : responseBody != null && responseBody.awaiting() ? responseBody : null;
+      default -> null;
+    };
+  }
+
+  private boolean streamedAwaiting() {
+    return (requestBody != null && requestBody.awaiting()) || (responseBody != null && responseBody.awaiting());
   }
 
   private Consumer<CheckOutcome> take() {
@@ -230,7 +290,7 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
   @Override
   public void cancel() {
     take();
-    close();
+    close(null);
   }
 
   /** The exchange ended (any outcome): half-closes and resets the stream if it is still open. Any thread. */
@@ -244,12 +304,18 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
       return;
     }
     take();
-    close();
+    close(null);
   }
 
-  /** Half-closes and resets the stream (Envoy's close on a request's end), once. */
-  private void close() {
+  /**
+   * Half-closes and resets the stream (Envoy's close on a request's end), once; STREAMED bodies go on with
+   * {@code bodies} (see {@link StreamedBodyExchange#ended}), or their chunks are released when null.
+   */
+  private void close(CheckOutcome bodies) {
     if (ended) {
+      if (bodies == null) { // the exchange ended after processing did: chunks still held pass no more
+        closed(null);
+      }
       return;
     }
     UpstreamCalls.Stream c = call;
@@ -259,11 +325,21 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
       c.cancel();
       filter.stats.streamsClosed().increment();
     }
-    closed();
+    closed(bodies);
   }
 
-  private void closed() {
+  private void closed(CheckOutcome bodies) {
     ended = true;
     inbound = null;
+    for (StreamedBodyExchange b : new StreamedBodyExchange[] {requestBody, responseBody}) {
+      if (b == null) {
+        continue;
+      }
+      if (bodies == null) {
+        b.release();
+      } else {
+        b.ended(bodies);
+      }
+    }
   }
 }

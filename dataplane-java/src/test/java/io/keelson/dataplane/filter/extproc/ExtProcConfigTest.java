@@ -53,13 +53,19 @@ class ExtProcConfigTest {
   }
 
   @Test
+  void acceptsStreamedBodies() {
+    assertThatCode(() -> BootstrapLoader.fromYaml(withFilter(
+        "processing_mode: { request_body_mode: STREAMED, response_body_mode: STREAMED }"), "test.yaml"))
+        .doesNotThrowAnyException();
+  }
+
+  @Test
   void refusesBodiesTrailersAndModeOverrideByField() {
     String skip = "processing_mode: { response_header_mode: SKIP, %s }";
-    refused(skip.formatted("request_body_mode: STREAMED"), "processing_mode.request_body_mode",
-        "expected NONE or BUFFERED");
     refused(skip.formatted("request_body_mode: BUFFERED_PARTIAL"), "processing_mode.request_body_mode",
-        "expected NONE or BUFFERED");
-    refused(skip.formatted("response_body_mode: STREAMED"), "processing_mode.response_body_mode", "expected NONE");
+        "expected NONE, BUFFERED or STREAMED");
+    refused(skip.formatted("response_body_mode: BUFFERED_PARTIAL"), "processing_mode.response_body_mode",
+        "expected NONE");
     refused(skip.formatted("request_trailer_mode: SEND"), "processing_mode.request_trailer_mode", "expected SKIP");
     refused("allow_mode_override: true\nallowed_override_modes: [{}]", "allowed_override_modes",
         "only request and response headers");

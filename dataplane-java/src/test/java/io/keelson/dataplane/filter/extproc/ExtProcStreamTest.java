@@ -71,12 +71,8 @@ class ExtProcStreamTest {
   @Test
   void theStreamLivesAsLongAsTheRequestAndEndsWhenTheClientLeaves() throws Exception {
     try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer()) {
-      String yaml = ProxyHarness.bootstrap(ExtProcProxyTest.VHOSTS, ProxyHarness.cluster("a", "ROUND_ROBIN", a.port())
-          + ProxyHarness.cluster("processor", "ROUND_ROBIN", processor.port())
-          + "    http2_protocol_options: {}\n    circuit_breakers: { thresholds: [ { max_requests: 1 } ] }\n",
-          ExtProcProxyTest.filter("processing_mode: { request_header_mode: SEND, response_header_mode: SEND }\n"
-              + "message_timeout: 10s"));
-      try (ProxyHarness proxy = new ProxyHarness(yaml, PipelineMode.INLINE)) {
+      try (ProxyHarness proxy = oneStreamAtATime(a, processor,
+          "processing_mode: { request_header_mode: SEND, response_header_mode: SEND }\nmessage_timeout: 10s")) {
         try (java.net.Socket client = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), proxy.port())) {
           client.getOutputStream().write("GET /delay/60000 HTTP/1.1\r\nHost: x\r\n\r\n"
               .getBytes(StandardCharsets.US_ASCII));
@@ -99,6 +95,15 @@ class ExtProcStreamTest {
         assertThat(proxy.get("/api/last").statusCode()).isEqualTo(200); // the only max_requests slot is free again
       }
     }
+  }
+
+  /** A proxy whose processor cluster allows one request (one Process stream) at a time: max_requests 1. */
+  static ProxyHarness oneStreamAtATime(TestUpstream a, GrpcProcessorServer processor, String filterExtra)
+      throws Exception {
+    return new ProxyHarness(ProxyHarness.bootstrap(ExtProcProxyTest.VHOSTS,
+        ProxyHarness.cluster("a", "ROUND_ROBIN", a.port()) + ProxyHarness.cluster("processor", "ROUND_ROBIN",
+            processor.port()) + "    http2_protocol_options: {}\n    circuit_breakers: { thresholds: [ { max_requests: 1 } ] }\n",
+        ExtProcProxyTest.filter(filterExtra)), PipelineMode.INLINE);
   }
 
   private static final String REROUTE_VHOSTS = """

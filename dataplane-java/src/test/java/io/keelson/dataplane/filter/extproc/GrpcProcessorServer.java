@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A real external processor (grpc-java's envoy.service.ext_proc.v3.ExternalProcessor/Process, a bidirectional stream,
- * on loopback) answering each request_headers message by its {@code :path}: {@code /deny} gets an immediate 403 with a
+ * on loopback) answering each request_headers message by its {@code :path} (or its {@code x-processor} header): {@code /deny} gets an immediate 403 with a
  * body, {@code x-blocked} and {@code x-envoy-blocked-by} headers and a {@code :status} one (never applied); {@code /slow} is answered after {@link #slowMillis} ({@code /slow-override} first asks for
  * {@link #overrideSeconds} more with override_message_timeout); {@code /wrong} gets a response_headers
  * answer (another phase's: a protocol violation); {@code /no-response-phase} a mode_override skipping response headers; {@code /reframe} removes and zeroes content-length;
@@ -53,6 +53,12 @@ final class GrpcProcessorServer implements AutoCloseable {
     /** "completed" (the proxy half-closed it) or the error that ended it; null while it is open. */
     volatile String end;
   }
+  /** The bytes of every body chunk message seen (STREAMED bodies arrive as many). */
+  final java.util.concurrent.atomic.AtomicLong bodyBytesSeen = new java.util.concurrent.atomic.AtomicLong();
+  /** How long each body message of a {@code /upper-slow} request waits for its answer. */
+  volatile long chunkMillis = 5;
+  /** The answers to body messages of {@code /upper-gated} requests, held until {@link #openGate}; null once open. */
+  private java.util.List<Runnable> gated = new java.util.ArrayList<>();
   /** How long {@code /slow} waits for its answer. */
   volatile long slowMillis = 3000;
   /** The override_message_timeout {@code /slow-override} asks for before its slow answer. */
@@ -77,7 +83,8 @@ final class GrpcProcessorServer implements AutoCloseable {
               public void onNext(ProcessingRequest request) {
                 requests.add(request);
                 log.phases.add(request.getRequestCase());
-                String path = request.hasRequestHeaders() ? header(request, ":path") : lastPath;
+                String path = !request.hasRequestHeaders() ? lastPath
+                    : !header(request, "x-processor").isEmpty() ? header(request, "x-processor") : header(request, ":path");
                 ProcessingResponse answer;
                 if (request.hasRequestHeaders()) {
                   lastPath = path;
@@ -100,6 +107,21 @@ final class GrpcProcessorServer implements AutoCloseable {
                   send(out, answer, answered);
                   synchronized (out) {
                     out.onCompleted();
+                  }
+                  return;
+                }
+                if (request.hasRequestBody() || request.hasResponseBody()) {
+                  bodyBytesSeen.addAndGet(request.hasRequestBody() ? request.getRequestBody().getBody().size()
+                      : request.getResponseBody().getBody().size());
+                }
+                if (path.startsWith("/upper") && (request.hasRequestBody() || request.hasResponseBody())) {
+                  ProcessingResponse upper = upperCased(request); // STREAMED: each chunk upper-cased, in order
+                  if (path.startsWith("/upper-gated")) {
+                    gate(() -> send(out, upper, answered));
+                  } else if (path.startsWith("/upper-slow")) {
+                    timer.schedule(() -> send(out, upper, answered), chunkMillis, TimeUnit.MILLISECONDS);
+                  } else {
+                    send(out, upper, answered);
                   }
                   return;
                 }
@@ -137,6 +159,22 @@ final class GrpcProcessorServer implements AutoCloseable {
         }).build().start();
   }
 
+  /** Answers now if the gate is open, else once it opens, in order. */
+  private synchronized void gate(Runnable answer) {
+    if (gated == null) {
+      answer.run();
+    } else {
+      gated.add(answer);
+    }
+  }
+
+  /** Sends the held {@code /upper-gated} answers, in order, and answers the next ones at once. */
+  synchronized void openGate() {
+    java.util.List<Runnable> held = gated;
+    gated = null;
+    held.forEach(Runnable::run);
+  }
+
   private static void send(StreamObserver<ProcessingResponse> out, ProcessingResponse r,
       java.util.concurrent.CompletableFuture<Void> answered) {
     synchronized (out) {
@@ -147,6 +185,17 @@ final class GrpcProcessorServer implements AutoCloseable {
       }
     }
     answered.complete(null);
+  }
+
+  /** A body message's answer: its chunk upper-cased ({@code /upper...}). */
+  private static ProcessingResponse upperCased(ProcessingRequest request) {
+    ByteString body = request.hasRequestBody() ? request.getRequestBody().getBody()
+        : request.getResponseBody().getBody();
+    BodyResponse r = BodyResponse.newBuilder().setResponse(CommonResponse.newBuilder().setBodyMutation(
+        BodyMutation.newBuilder().setBody(ByteString.copyFromUtf8(body.toStringUtf8().toUpperCase(
+            java.util.Locale.ROOT))))).build();
+    return request.hasRequestBody() ? ProcessingResponse.newBuilder().setRequestBody(r).build()
+        : ProcessingResponse.newBuilder().setResponseBody(r).build();
   }
 
   /** The processor's answer to a request_headers message for {@code path}. */
@@ -188,7 +237,7 @@ final class GrpcProcessorServer implements AutoCloseable {
 
   /**
    * The processor's answer to a request_body message of the request to {@code path}: {@code /body-replace} replaces
-   * the body (and adds {@code x-body-seen}), {@code /body-clear} clears it, anything else keeps it.
+   * the body (and adds {@code x-body-seen}), {@code /body-clear} clears it, anything else keeps it. {@code /upper...} upper-cases each body chunk (request and response).
    */
   private static ProcessingResponse bodyAnswer(String path) {
     CommonResponse.Builder c = CommonResponse.newBuilder();
