@@ -187,25 +187,19 @@ class Http3ProxyTest {
   void requireClientCertificateRefusesAClientWithoutOneAndServesOneWithIt() throws Exception {
     TestUpstream up = proxies.keep(new TestUpstream("backend"));
     TestCa clients = new TestCa("keelson-h3-client-ca");
-    Path clientCert = clients.issue("client.test", "client.test").write(dir, "client");
-    Path clientKey = dir.resolve("client-sec1.key"); // GnuTLS 3.7 reads the SEC1 form of an EC key, not PKCS#8's
-    Process openssl = new ProcessBuilder("openssl", "ec", "-in", dir.resolve("client.key").toString(), "-out",
-        clientKey.toString()).redirectErrorStream(true).start();
-    assertThat(openssl.waitFor()).as(new String(openssl.getInputStream().readAllBytes())).isZero();
-    Path trusted = clients.write(dir, "client-ca.crt");
+    String[] clientCert = QuicYaml.clientCertificateOptions(clients.issue("client.test", "client.test"), dir, "client");
     String mtls = """
                     require_client_certificate: true
         """;
-    String yaml = QuicYaml.bootstrap(QuicYaml.listener("h3", 0, "{}", cert, key, mtls, ProxyHarness.allTo("backend"), "", ""),
-        ProxyHarness.cluster("backend", "ROUND_ROBIN", up.port()))
-        .replace("              alpn_protocols: [h3]\n", "              alpn_protocols: [h3]\n"
-            + "              validation_context: { trusted_ca: { filename: \"" + trusted + "\" } }\n");
+    String yaml = QuicYaml.withClientTrust(QuicYaml.bootstrap(QuicYaml.listener("h3", 0, "{}", cert, key, mtls,
+        ProxyHarness.allTo("backend"), "", ""), ProxyHarness.cluster("backend", "ROUND_ROBIN", up.port())),
+        clients.write(dir, "client-ca.crt"));
     ProxyServer p = proxies.start(yaml, 1);
     int port = p.listenerAddress("h3").getPort();
 
     Ngtcp2Client.Response without = Ngtcp2Client.get(port, "localhost", "/no-cert", dir);
     Ngtcp2Client.Response with = Ngtcp2Client.send("GET", port, "localhost", "/with-cert", null, dir,
-        "--cert=" + clientCert, "--key=" + clientKey);
+        clientCert);
 
     assertThat(without.status()).as(without.output()).isEqualTo(-1);
     assertThat(with.status()).as(with.output()).isEqualTo(200);
