@@ -1,6 +1,7 @@
 package io.keelson.dataplane.http2;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.keelson.dataplane.server.ProxyServer;
@@ -204,6 +205,50 @@ class Http3ProxyTest {
     assertThat(without.status()).as(without.output()).isEqualTo(-1);
     assertThat(with.status()).as(with.output()).isEqualTo(200);
     assertThat(up.requestLines).containsExactly("GET /with-cert HTTP/1.1");
+  }
+
+  /**
+   * No Retry round trip (Envoy's default): the client's first flight is answered by the handshake; quiche's 3x
+   * anti-amplification limit bounds what an unvalidated address gets. Seen in the client's qlog.
+   */
+  @Test
+  void theHandshakeNeedsNoRetryRoundTrip() throws Exception {
+    TestUpstream up = proxies.keep(new TestUpstream("backend"));
+    ProxyServer p = start(ProxyHarness.allTo("backend"), "", "", ProxyHarness.cluster("backend", "ROUND_ROBIN", up.port()));
+    Path qlog = dir.resolve("no-retry.qlog");
+
+    Ngtcp2Client.Response r = Ngtcp2Client.send("GET", p.listenerAddress("h3").getPort(), "localhost", "/no-retry", null,
+        dir, "--qlog-file=" + qlog);
+
+    assertThat(r.status()).as(r.output()).isEqualTo(200);
+    assertThat(Files.readString(qlog)).contains("packet_received").doesNotContainIgnoringCase("\"retry\"");
+  }
+
+  /** All or nothing, as for UDP listeners: an update refused for a TCP bind leaves the removed QUIC listener serving. */
+  @Test
+  void anUpdateWhoseTcpListenerCannotBindLeavesTheQuicListenerServing() throws Exception {
+    TestUpstream up = proxies.keep(new TestUpstream("backend"));
+    String clusters = ProxyHarness.cluster("backend", "ROUND_ROBIN", up.port());
+    ProxyServer p = start(ProxyHarness.allTo("backend"), "", "", clusters);
+    int port = p.listenerAddress("h3").getPort();
+    String unbindable = """
+          - name: tcp
+            address: { socket_address: { address: 192.0.2.1, port_value: 8080 } }
+            filter_chains:
+            - filters:
+              - name: envoy.filters.network.tcp_proxy
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                  stat_prefix: t
+                  cluster: backend
+        """;
+
+    assertThatThrownBy(() -> p.install(io.keelson.dataplane.config.envoy.BootstrapLoader.fromYaml(
+        QuicYaml.bootstrap(unbindable, clusters), "v2.yaml"))).hasMessageContaining("tcp");
+
+    Ngtcp2Client.Response r = Ngtcp2Client.get(port, "localhost", "/still-served", dir);
+    assertThat(r.status()).as(r.output()).isEqualTo(200);
+    assertThat(p.listenerAddress("h3").getPort()).isEqualTo(port);
   }
 
   private static int portFreeForTcpAndUdp() throws Exception {

@@ -53,8 +53,14 @@ public final class H3Client implements AutoCloseable {
             .initialMaxData(64L << 20).initialMaxStreamDataBidirectionalLocal(16L << 20)
             .initialMaxStreamsUnidirectional(16).build())
         .bind(0).sync().channel();
-    quic = QuicChannel.newBootstrap(udp).handler(new Http3ClientConnectionHandler())
-        .remoteAddress(new InetSocketAddress("127.0.0.1", port)).connect().get(30, TimeUnit.SECONDS);
+    try {
+      quic = QuicChannel.newBootstrap(udp).handler(new Http3ClientConnectionHandler())
+          .remoteAddress(new InetSocketAddress("127.0.0.1", port)).connect().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) { // refused: nothing of this client is left running
+      udp.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+      throw e;
+    }
   }
 
   /** A request of {@code method} to {@code path} with extra {@code fields} (name, value pairs) and no body. */
