@@ -43,6 +43,7 @@ public final class Http3Listener {
   private final ProxyContext context;
   private final String listenerName;
   private final long streamIdleNanos;
+  private final long maxHeaderBytes;
   private final QuicOptions quic;
   private final ChannelGroup connections = new DefaultChannelGroup("h3-connections", GlobalEventExecutor.INSTANCE);
   private volatile ServingSnapshot retiredFrom;
@@ -51,6 +52,7 @@ public final class Http3Listener {
     this.context = context;
     this.listenerName = listener.name();
     this.streamIdleNanos = listener.http().streamIdleTimeout().toNanos();
+    this.maxHeaderBytes = listener.http().limits().maxHeaderBytes();
     this.quic = quic;
   }
 
@@ -111,7 +113,17 @@ public final class Http3Listener {
         stream.pipeline().addLast(new Http3RequestDecoder(), new Http3FrameToHttpObjectCodec(true, false),
             new StreamProxy(streams));
       }
-    }));
+    }, null, null, localSettings(), true));
+  }
+
+  /**
+   * Sent in SETTINGS: max_request_headers_kb as the field section limit (RFC 9114 §4.2.2; Netty's default is 8 KiB). A
+   * larger request head fails the connection with H3_EXCESSIVE_LOAD (Netty's codec; Envoy resets only the stream).
+   * QPACK's dynamic table stays off, as Netty's default.
+   */
+  private io.netty.handler.codec.http3.Http3SettingsFrame localSettings() {
+    return new io.netty.handler.codec.http3.DefaultHttp3SettingsFrame(
+        io.netty.handler.codec.http3.Http3Settings.defaultSettings().maxFieldSectionSize(maxHeaderBytes));
   }
 
   /** Open QUIC connections. */

@@ -99,6 +99,16 @@ public final class H3Client implements AutoCloseable {
     return out;
   }
 
+  /** A request without a body whose FIN goes in its own packet {@code finAfterMillis} after the HEADERS frame. */
+  public CompletableFuture<Response> sendHeadThenFin(String method, String path, long finAfterMillis) throws Exception {
+    CompletableFuture<Response> out = new CompletableFuture<>();
+    QuicStreamChannel stream = Http3.newRequestStream(quic, new Collector(out)).get(30, TimeUnit.SECONDS);
+    Http3Headers h = new DefaultHttp3Headers().method(method).path(path).authority("localhost").scheme("https");
+    stream.writeAndFlush(new DefaultHttp3HeadersFrame(h)).addListener(f ->
+        stream.eventLoop().schedule(() -> stream.shutdownOutput(), finAfterMillis, TimeUnit.MILLISECONDS));
+    return out;
+  }
+
   @Override
   public void close() {
     quic.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
