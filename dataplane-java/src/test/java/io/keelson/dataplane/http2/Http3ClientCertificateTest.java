@@ -16,6 +16,8 @@ import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -69,38 +71,26 @@ class Http3ClientCertificateTest {
         """.formatted(action, CLIENT);
   }
 
-  @Test
-  void rbacAllowByPrincipalServesThatClientOnlyOverHttp3() throws Exception {
+  /** ALLOW by principal serves only that client; DENY by principal refuses only it. */
+  @ParameterizedTest
+  @CsvSource({"ALLOW, true", "DENY, false"})
+  void rbacByPrincipalMatchesTheHttp3ClientCertificate(String action, boolean principalServed) throws Exception {
     TestUpstream up = proxies.keep(new TestUpstream("backend"));
-    int port = start(up, rbacOnPrincipal("ALLOW"), "").listenerAddress("h3").getPort();
+    int port = start(up, rbacOnPrincipal(action), "").listenerAddress("h3").getPort();
 
-    Ngtcp2Client.Response allowed = Ngtcp2Client.send("GET", port, "localhost", "/allowed", null, dir, client);
-    Ngtcp2Client.Response denied = Ngtcp2Client.send("GET", port, "localhost", "/denied", null, dir, other);
+    Ngtcp2Client.Response principal = Ngtcp2Client.send("GET", port, "localhost", "/principal", null, dir, client);
+    Ngtcp2Client.Response another = Ngtcp2Client.send("GET", port, "localhost", "/another", null, dir, other);
 
-    assertThat(allowed.status()).as(allowed.output()).isEqualTo(200);
-    assertThat(denied.status()).as(denied.output()).isEqualTo(403);
-    assertThat(up.requestLines).containsExactly("GET /allowed HTTP/1.1");
-  }
-
-  @Test
-  void rbacDenyByPrincipalRefusesThatClientOverHttp3() throws Exception {
-    TestUpstream up = proxies.keep(new TestUpstream("backend"));
-    int port = start(up, rbacOnPrincipal("DENY"), "").listenerAddress("h3").getPort();
-
-    Ngtcp2Client.Response denied = Ngtcp2Client.send("GET", port, "localhost", "/denied", null, dir, client);
-    Ngtcp2Client.Response allowed = Ngtcp2Client.send("GET", port, "localhost", "/allowed", null, dir, other);
-
-    assertThat(denied.status()).as(denied.output()).isEqualTo(403);
-    assertThat(allowed.status()).as(allowed.output()).isEqualTo(200);
-    assertThat(up.requestLines).containsExactly("GET /allowed HTTP/1.1");
+    assertThat(principal.status()).as(principal.output()).isEqualTo(principalServed ? 200 : 403);
+    assertThat(another.status()).as(another.output()).isEqualTo(principalServed ? 403 : 200);
+    assertThat(up.requestLines).containsExactly(principalServed ? "GET /principal HTTP/1.1" : "GET /another HTTP/1.1");
   }
 
   @Test
   void sanitizeSetForwardsTheClientCertificateAndTheAccessLogNamesItsUriSan() throws Exception {
     TestUpstream up = proxies.keep(new TestUpstream("backend"));
     Path log = dir.resolve("h3-peer.log");
-    String accessLog = ProxyHarness.fileAccessLog(log, "%PROTOCOL% %DOWNSTREAM_PEER_URI_SAN%\\n")
-        .stripIndent().lines().map(l -> "          " + l).reduce("", (a, b) -> a + b + "\n");
+    String accessLog = QuicYaml.accessLog(log, "%PROTOCOL% %DOWNSTREAM_PEER_URI_SAN%\\n");
     String xfcc = """
                   forward_client_cert_details: SANITIZE_SET
                   set_current_client_cert_details: { uri: true }

@@ -68,8 +68,7 @@ class Http3ProxyTest {
   void aGetOverHttp3ReachesAnHttp1BackendAndIsLoggedAsHttp3() throws Exception {
     TestUpstream up = proxies.keep(new TestUpstream("backend"));
     Path log = dir.resolve("h3-access.log");
-    String accessLog = ProxyHarness.fileAccessLog(log, "%PROTOCOL% %REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE%\\n")
-        .stripIndent().lines().map(l -> "          " + l).reduce("", (a, b) -> a + b + "\n");
+    String accessLog = QuicYaml.accessLog(log, "%PROTOCOL% %REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE%\\n");
     ProxyServer p = start(ProxyHarness.allTo("backend"), "", accessLog,
         ProxyHarness.cluster("backend", "ROUND_ROBIN", up.port()));
     int port = p.listenerAddress("h3").getPort();
@@ -231,17 +230,7 @@ class Http3ProxyTest {
     String clusters = ProxyHarness.cluster("backend", "ROUND_ROBIN", up.port());
     ProxyServer p = start(ProxyHarness.allTo("backend"), "", "", clusters);
     int port = p.listenerAddress("h3").getPort();
-    String unbindable = """
-          - name: tcp
-            address: { socket_address: { address: 192.0.2.1, port_value: 8080 } }
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.tcp_proxy
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
-                  stat_prefix: t
-                  cluster: backend
-        """;
+    String unbindable = ProxyHarness.unbindableTcpListener("backend");
 
     assertThatThrownBy(() -> p.install(io.keelson.dataplane.config.envoy.BootstrapLoader.fromYaml(
         QuicYaml.bootstrap(unbindable, clusters), "v2.yaml"))).hasMessageContaining("tcp");

@@ -86,6 +86,12 @@ public final class QuicYaml {
         httpFilters.stripTrailing()).replace("\n\n", "\n").replace("\n\n", "\n");
   }
 
+  /** A file access log to {@code file} in {@code format}, as {@link #listener}'s {@code hcmExtra}. */
+  public static String accessLog(Path file, String format) {
+    return ProxyHarness.fileAccessLog(file, format).stripIndent().lines().map(l -> "          " + l)
+        .reduce("", (a, b) -> a + b + "\n");
+  }
+
   /** A bootstrap with {@code listeners} (items from {@link #listener}) and {@code clusters} (items indented 2 spaces). */
   public static String bootstrap(String listeners, String clusters) {
     return "static_resources:\n  listeners:\n" + listeners.stripTrailing() + "\n  clusters:\n" + clusters.stripTrailing()
