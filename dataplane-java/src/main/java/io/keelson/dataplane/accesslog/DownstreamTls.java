@@ -1,13 +1,12 @@
 package io.keelson.dataplane.accesslog;
 
 import io.netty.channel.Channel;
-import io.netty.handler.ssl.SslHandler;
 import io.netty.util.AttributeKey;
 
 /**
  * What the access logs say of a connection's terminated TLS session: %DOWNSTREAM_TLS_VERSION% and
  * %DOWNSTREAM_PEER_URI_SAN% (the client certificate's URI SANs joined with commas, as Envoy). Read once per
- * connection, after its handshake, and kept on the channel, so logging each request of a kept-alive or HTTP/2
+ * connection (TCP or QUIC), after its handshake, and kept on the channel, so logging each request of a kept-alive or HTTP/2
  * connection costs an attribute lookup. Event-loop confined (the connection's).
  */
 public final class DownstreamTls {
@@ -26,14 +25,15 @@ public final class DownstreamTls {
     if (cached != null) {
       return cached;
     }
-    SslHandler ssl = connection.pipeline().get(SslHandler.class);
-    if (ssl == null || !ssl.handshakeFuture().isSuccess()) {
+    javax.net.ssl.SSLEngine engine = io.keelson.dataplane.tls.TlsPipeline.handshakenEngine(connection);
+    if (engine == null) {
       return Info.NONE; // not cached: a handshake may still complete (or the handler was already removed: kTLS)
     }
-    javax.net.ssl.SSLSession session = ssl.engine().getSession();
+    javax.net.ssl.SSLSession session = engine.getSession();
     String uris = null;
     try {
-      if (session.getPeerCertificates()[0] instanceof java.security.cert.X509Certificate cert) {
+      java.security.cert.Certificate[] peer = session.getPeerCertificates();
+      if (peer.length > 0 && peer[0] instanceof java.security.cert.X509Certificate cert) {
         java.util.List<String> sans = io.keelson.dataplane.security.PeerIdentity.uriSans(cert);
         uris = sans.isEmpty() ? null : String.join(",", sans);
       }

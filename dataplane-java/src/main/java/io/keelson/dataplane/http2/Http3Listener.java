@@ -14,7 +14,6 @@ import io.netty.handler.codec.http3.Http3;
 import io.netty.handler.codec.http3.Http3ErrorCode;
 import io.netty.handler.codec.http3.Http3FrameToHttpObjectCodec;
 import io.netty.handler.codec.http3.Http3ServerConnectionHandler;
-import io.netty.handler.codec.quic.InsecureQuicTokenHandler;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicSslContext;
 import io.netty.handler.codec.quic.QuicStreamChannel;
@@ -30,13 +29,15 @@ import java.util.concurrent.TimeUnit;
  * exactly as an HTTP/2 stream (the same route, filters, upstreams, retries, stats and logs; {@code %PROTOCOL%} HTTP/3).
  * Bounds: the listener's {@code max_concurrent_streams} is the QUIC stream limit the client is given (quiche refuses
  * more), {@code idle_timeout} QUIC's idle timeout, {@code crypto_handshake_timeout} closes a connection whose
- * handshake has not completed. {@link #retire} drains: GOAWAY, streams finish on the snapshot they started with.
+ * handshake has not completed. {@link #retire} drains: new connections are closed, GOAWAY, streams finish on the snapshot they started with.
  * Thread-safe: each connection and its streams live on the socket's event loop; {@link #retire} hops onto it.
  */
 public final class Http3Listener {
   /** Envoy's QUIC defaults: 16 MiB per stream, 24 MiB per connection (RFC 9000 flow control). */
   static final long STREAM_WINDOW = 16L << 20;
   static final long CONNECTION_WINDOW = 24L << 20;
+  /** RFC 9000 §20.1 CONNECTION_REFUSED: the server refuses to accept a new connection. */
+  private static final int QUIC_CONNECTION_REFUSED = 0x2;
   private static final AttributeKey<ServerStreams> STREAMS = AttributeKey.valueOf(Http3Listener.class, "streams");
 
   private final ProxyContext context;
@@ -45,6 +46,7 @@ public final class Http3Listener {
    * connections whose SNI chose it. */
   private final java.util.List<io.keelson.dataplane.config.SniCertificate> chains;
   private final long streamIdleNanos;
+  private final long maxHeaderBytes;
   private final QuicOptions quic;
   private final ChannelGroup connections = new DefaultChannelGroup("h3-connections", GlobalEventExecutor.INSTANCE);
   private volatile ServingSnapshot retiredFrom;
@@ -54,6 +56,7 @@ public final class Http3Listener {
     this.listenerName = listener.name();
     this.chains = listener.sniCertificates();
     this.streamIdleNanos = listener.http().streamIdleTimeout().toNanos();
+    this.maxHeaderBytes = listener.http().limits().maxHeaderBytes();
     this.quic = quic;
   }
 
@@ -66,7 +69,9 @@ public final class Http3Listener {
         .initialMaxStreamDataBidirectionalRemote(STREAM_WINDOW)
         .initialMaxStreamDataBidirectionalLocal(STREAM_WINDOW)
         .initialMaxStreamsBidirectional(quic.maxConcurrentStreams())
-        .tokenHandler(InsecureQuicTokenHandler.INSTANCE) // address validation by retry token (RFC 9000 §8.1)
+        // No Retry round trip, as Envoy by default: quiche's anti-amplification limit (3x what an unvalidated address
+        // sent, RFC 9000 §8.1) bounds reflection; Netty's InsecureQuicTokenHandler tokens could be forged anyway.
+        .tokenHandler(null) // Netty's NoQuicTokenHandler
         .handler(new ChannelInitializer<QuicChannel>() {
           @Override
           protected void initChannel(QuicChannel ch) {
@@ -79,11 +84,15 @@ public final class Http3Listener {
   private ServerStreams streams(String servingName) {
     ServerStreams streams = new ServerStreams(context, servingName, Http2ServerSupport.upstreams(context),
         streamIdleNanos, quic.maxConcurrentStreams(), DownstreamCodec.HTTP3);
-    streams.retiredFrom = retiredFrom;
     return streams;
   }
 
   private void onConnection(QuicChannel ch) {
+    if (retiredFrom != null) { // draining: as Envoy's, a removed listener takes no new connection
+      // once its first packet is processed, so that quiche can answer it with CONNECTION_CLOSE
+      ch.eventLoop().execute(() -> ch.close(false, QUIC_CONNECTION_REFUSED, io.netty.buffer.Unpooled.EMPTY_BUFFER));
+      return;
+    }
     // Without SNI (no selection event) the chain without server_names serves the connection.
     var unnamed = chains.isEmpty() ? null : io.keelson.dataplane.config.SniCertificate.select(chains, null);
     ch.attr(STREAMS).set(streams(unnamed != null && unnamed.servingName() != null ? unnamed.servingName()
@@ -111,7 +120,17 @@ public final class Http3Listener {
         stream.pipeline().addLast(new Http3RequestDecoder(), new Http3FrameToHttpObjectCodec(true, false),
             new StreamProxy(streams));
       }
-    }));
+    }, null, null, localSettings(), true));
+  }
+
+  /**
+   * Sent in SETTINGS: max_request_headers_kb as the field section limit (RFC 9114 §4.2.2; Netty's default is 8 KiB). A
+   * larger request head fails the connection with H3_EXCESSIVE_LOAD (Netty's codec; Envoy resets only the stream).
+   * QPACK's dynamic table stays off, as Netty's default.
+   */
+  private io.netty.handler.codec.http3.Http3SettingsFrame localSettings() {
+    return new io.netty.handler.codec.http3.DefaultHttp3SettingsFrame(
+        io.netty.handler.codec.http3.Http3Settings.defaultSettings().maxFieldSectionSize(maxHeaderBytes));
   }
 
   /**
@@ -161,7 +180,7 @@ public final class Http3Listener {
       return done.setSuccess(null);
     }
     for (Channel c : connections) {
-      c.eventLoop().execute(() -> goAway((QuicChannel) c));
+      c.eventLoop().execute(() -> goAway((QuicChannel) c, before));
     }
     GlobalEventExecutor.INSTANCE.schedule(() -> connections.close().addListener(f -> done.trySuccess(null)),
         drain.toMillis(), TimeUnit.MILLISECONDS);
@@ -169,12 +188,13 @@ public final class Http3Listener {
     return done;
   }
 
-  private static void goAway(QuicChannel ch) {
+  private static void goAway(QuicChannel ch, ServingSnapshot before) {
     ServerStreams streams = ch.attr(STREAMS).get();
     if (streams == null || streams.goingAway) {
       return;
     }
     streams.goingAway = true;
+    streams.retiredFrom = before; // a stream still opened below the GOAWAY id is served as the open ones
     QuicStreamChannel control = Http3.getLocalControlStream(ch);
     if (control != null) {
       // the first request stream id not served: client bidirectional ids go by 4 (RFC 9000 §2.1)

@@ -6,6 +6,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -17,16 +18,20 @@ import io.netty.handler.codec.http3.Http3DataFrame;
 import io.netty.handler.codec.http3.Http3ErrorCode;
 import io.netty.handler.codec.http3.Http3HeadersFrame;
 import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * An HTTP/3 request stream's frames as the same Netty HTTP objects an HTTP/2 stream gives {@link StreamProxy}
  * (Netty's HTTP/2 conversion: {@code x-http2-scheme}, {@code host} from {@code :authority}, ...): a request without
  * a body (HEADERS then FIN) is one {@code FullHttpRequest}, as on HTTP/2 with END_STREAM, so it is forwarded without
  * a body framing; otherwise the head, then the DATA frames as contents, trailers (gRPC) in the last content. The
- * head is held until the stream's first read completes to learn which. A malformed head resets the stream with
- * H3_MESSAGE_ERROR. Responses are encoded by Netty's {@code Http3FrameToHttpObjectCodec} behind this handler.
+ * head is held until the stream's first read completes to learn which; for a GET, HEAD, DELETE or OPTIONS without
+ * content-length a client may send the FIN in a later packet, so its head waits up to 100 ms more for FIN or DATA
+ * (a request without a body is then forwarded without transfer-encoding, as Envoy with END_STREAM). A malformed head (connection-specific fields
+ * included, RFC 9114 §4.2) resets the stream with H3_MESSAGE_ERROR. Responses are encoded by Netty's {@code Http3FrameToHttpObjectCodec} behind this handler.
  * Stream-confined.
  */
 final class Http3RequestDecoder extends ChannelInboundHandlerAdapter {
@@ -34,6 +39,9 @@ final class Http3RequestDecoder extends ChannelInboundHandlerAdapter {
   private HttpRequest held;
   private boolean headSeen;
   private boolean ended;
+  /** A bodyless-method head waits {@link #FIN_WAIT_MILLIS} for its FIN (or DATA) before it is passed as chunked. */
+  private boolean waiting;
+  private static final long FIN_WAIT_MILLIS = 100;
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
@@ -55,10 +63,15 @@ final class Http3RequestDecoder extends ChannelInboundHandlerAdapter {
     QuicStreamChannel stream = (QuicStreamChannel) ctx.channel();
     int id = (int) stream.streamId();
     Http2Headers h2 = new DefaultHttp2Headers(false, frame.headers().size());
+    boolean malformed = false;
     for (Map.Entry<CharSequence, CharSequence> e : frame.headers()) {
+      malformed |= connectionSpecific(e.getKey(), e.getValue());
       h2.add(e.getKey(), e.getValue());
     }
     try {
+      if (malformed) {
+        throw new IllegalArgumentException("connection-specific header field");
+      }
       if (!headSeen) {
         headSeen = true;
         held = HttpConversionUtil.toHttpRequest(id, h2, true);
@@ -79,13 +92,46 @@ final class Http3RequestDecoder extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /**
+   * RFC 9114 §4.2: a connection-specific field (or TE other than "trailers") makes the message malformed, as Envoy's
+   * H3_MESSAGE_ERROR. Names arrive lower-case (QPACK), so exact comparison.
+   */
+  private static boolean connectionSpecific(CharSequence name, CharSequence value) {
+    return switch (name.length()) {
+      case 2 -> AsciiString.contentEquals(name, "te") && !AsciiString.contentEqualsIgnoreCase(value, "trailers");
+      case 7 -> AsciiString.contentEquals(name, "upgrade");
+      case 10 -> AsciiString.contentEquals(name, "connection") || AsciiString.contentEquals(name, "keep-alive");
+      case 16 -> AsciiString.contentEquals(name, "proxy-connection");
+      case 17 -> AsciiString.contentEquals(name, "transfer-encoding");
+      default -> false;
+    };
+  }
+
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
     // The FIN of a head-only request is read before this, and input is then already shut down.
     if (held != null && !((QuicStreamChannel) ctx.channel()).isInputShutdown()) {
-      passHead(ctx);
+      if (bodyless(held)) { // its FIN may come in the next packet: wait for it (or DATA) a moment before framing
+        if (!waiting) {
+          waiting = true;
+          ctx.executor().schedule(() -> {
+            if (ctx.channel().isActive()) {
+              passHead(ctx);
+            }
+          }, FIN_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+        }
+      } else {
+        passHead(ctx);
+      }
     }
     ctx.fireChannelReadComplete();
+  }
+
+  /** A method whose requests rarely carry content, without a content-length: most likely HEADERS then a late FIN. */
+  private static boolean bodyless(HttpRequest r) {
+    HttpMethod m = r.method();
+    return (m == HttpMethod.GET || m == HttpMethod.HEAD || m == HttpMethod.DELETE || m == HttpMethod.OPTIONS)
+        && !io.netty.handler.codec.http.HttpUtil.isContentLengthSet(r);
   }
 
   @Override

@@ -183,7 +183,7 @@ public final class ProxyServer implements AutoCloseable {
       checkTransport(context.snapshot().config());
       listeners.admit(listeners.reconcile(context.snapshot().config().tcpListeners())); // its snapshot is in effect
       udpListeners.reconcile(context.snapshot().config().udpListeners());
-      quicListeners.reconcile(context.snapshot().config(), context.snapshot());
+      quicListeners.reconcile(context.snapshot().config(), context.snapshot()).commit();
       listening = anyBound();
     } catch (ConfigException e) {
       close();
@@ -331,7 +331,7 @@ public final class ProxyServer implements AutoCloseable {
     ServingSnapshot before = context.snapshot(); // retired listeners' (and old versions') connections finish on it
     // first: a UDP bind failure leaves the TCP listeners untouched; a TCP one puts the UDP listeners back
     io.keelson.dataplane.udp.UdpListeners.Rollback udpChange = udpListeners.reconcile(snapshot.udpListeners());
-    QuicListeners.Rollback quicChange;
+    QuicListeners.Change quicChange;
     try {
       quicChange = quicListeners.reconcile(snapshot, before);
     } catch (ConfigException | RuntimeException e) {
@@ -346,6 +346,7 @@ public final class ProxyServer implements AutoCloseable {
       udpChange.undo();
       throw e;
     }
+    quicChange.commit(); // the removed QUIC listeners drain now that the update holds
     listening = anyBound();
     if (!change.isEmpty()) {
       LOG.info("listeners: added {}, rebound {}, updated {}, taken over {}, removed {}", change.added(),

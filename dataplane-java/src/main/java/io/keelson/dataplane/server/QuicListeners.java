@@ -30,7 +30,7 @@ import java.util.Map;
 final class QuicListeners {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(QuicListeners.class);
 
-  private record Bound(ListenerConfig config, Channel channel, Http3Listener listener) {}
+  private record Bound(ListenerConfig config, QuicOptions quic, Channel channel, Http3Listener listener) {}
 
   private final EventLoopGroup workers;
   private final io.keelson.dataplane.transport.Transport transport;
@@ -46,17 +46,23 @@ final class QuicListeners {
     this.drainTime = drainTime;
   }
 
-  /** Puts the QUIC listeners back as they were before a {@link #reconcile} (the rest of the update failed). */
-  interface Rollback {
+  /**
+   * A {@link #reconcile} in progress: {@link #commit} once the rest of the update succeeded (the removed listeners
+   * drain), or {@link #undo} to put the QUIC listeners back as they were (the rest failed).
+   */
+  interface Change {
+    void commit();
+
     void undo();
   }
 
   /**
-   * Makes the bound listeners {@code snapshot}'s QUIC listeners: binds new ones, drains removed ones with
-   * {@code before} (see the class comment), replaces changed ones. When a bind fails, what this call bound is closed
-   * and the exception names the listener and its address (a replaced listener stays closed).
+   * Makes the bound listeners {@code snapshot}'s QUIC listeners: binds new ones, replaces changed ones (closed at once:
+   * their port is wanted again) and takes removed ones out, to drain with {@code before} on {@link Change#commit} (see
+   * the class comment); until then they keep serving. When a bind fails, the listeners are put back as they were (a
+   * replaced one rebound at its address, its connections gone) and the exception names the listener and its address.
    */
-  Rollback reconcile(ProxySnapshot snapshot, ServingSnapshot before) throws ConfigException {
+  Change reconcile(ProxySnapshot snapshot, ServingSnapshot before) throws ConfigException {
     Map<String, ListenerConfig> wanted = new LinkedHashMap<>();
     for (ListenerConfig l : snapshot.listeners()) {
       if (snapshot.quicListeners().containsKey(l.name())) {
@@ -64,6 +70,7 @@ final class QuicListeners {
       }
     }
     List<Bound> retired = new ArrayList<>();
+    List<Bound> replaced = new ArrayList<>();
     for (Bound b : new ArrayList<>(bound.values())) {
       ListenerConfig next = wanted.get(b.config().name());
       if (next == null) {
@@ -71,28 +78,47 @@ final class QuicListeners {
       } else if (!same(b.config(), next)) {
         bound.remove(b.config().name());
         b.channel().close().syncUninterruptibly(); // its port is wanted again now
+        replaced.add(b);
       }
     }
     List<String> added = new ArrayList<>();
+    Change change = new Change() {
+      @Override
+      public void commit() {
+        retired.forEach(b -> drain(b, before));
+        if (!added.isEmpty() || !retired.isEmpty()) {
+          LOG.info("QUIC listeners: added {}, removed {}", added, retired.stream().map(b -> b.config().name()).toList());
+        }
+      }
+
+      @Override
+      public void undo() {
+        added.forEach(name -> bound.remove(name).channel().close());
+        retired.forEach(b -> bound.put(b.config().name(), b));
+        for (Bound b : replaced) {
+          try {
+            int port = ((InetSocketAddress) b.channel().localAddress()).getPort();
+            bound.put(b.config().name(), bind(b.config(), port, b.quic()));
+          } catch (Exception e) { // its address was taken meanwhile: it stays closed
+            LOG.warn("QUIC listener '{}' could not be rebound after a failed update: {}", b.config().name(), e.toString());
+          }
+        }
+      }
+    };
     for (ListenerConfig l : wanted.values()) {
       if (bound.containsKey(l.name())) {
         continue;
       }
       try {
-        bound.put(l.name(), bind(l, snapshot.quicListeners().get(l.name())));
+        bound.put(l.name(), bind(l, l.port(), snapshot.quicListeners().get(l.name())));
         added.add(l.name());
       } catch (Exception e) {
-        added.forEach(name -> bound.remove(name).channel().close());
-        retired.forEach(b -> bound.put(b.config().name(), b));
+        change.undo();
         throw new ConfigException("QUIC listener '" + l.name() + "' cannot bind UDP " + l.host() + ":" + l.port()
             + ": " + ListenerSet.describe(e));
       }
     }
-    retired.forEach(b -> drain(b, before));
-    if (!added.isEmpty() || !retired.isEmpty()) {
-      LOG.info("QUIC listeners: added {}, removed {}", added, retired.stream().map(b -> b.config().name()).toList());
-    }
-    return () -> added.forEach(name -> bound.remove(name).channel().close());
+    return change;
   }
 
   /** The same message at the same address: kept with its connections. */
@@ -100,13 +126,13 @@ final class QuicListeners {
     return a.sameSource(b) && a.host().equals(b.host()) && (b.port() == 0 || a.port() == b.port());
   }
 
-  private Bound bind(ListenerConfig l, QuicOptions quic) throws InterruptedException {
+  private Bound bind(ListenerConfig l, int port, QuicOptions quic) throws InterruptedException {
     Http3Listener listener = new Http3Listener(context, l, quic);
     Channel channel = new Bootstrap().group(workers).channel(transport.datagramChannel())
         .option(ChannelOption.SO_REUSEADDR, true)
         .handler(listener.codec(QuicServerTls.context(l)))
-        .bind(l.host(), l.port()).sync().channel();
-    return new Bound(l, channel, listener);
+        .bind(l.host(), port).sync().channel();
+    return new Bound(l, quic, channel, listener);
   }
 
   private void drain(Bound b, ServingSnapshot before) {

@@ -3,7 +3,6 @@ package io.keelson.dataplane.tls;
 import io.keelson.dataplane.security.PeerIdentity;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.ssl.SslHandler;
 import io.netty.util.AttributeKey;
 import java.security.MessageDigest;
 import java.security.cert.Certificate;
@@ -125,7 +124,7 @@ public record ForwardClientCert(Mode mode, boolean uri) {
     X509Certificate peer = peer(ch);
     if (peer != null) {
       StringBuilder b = new StringBuilder(160);
-      SSLSession session = ch.pipeline().get(SslHandler.class).engine().getSession();
+      SSLSession session = TlsPipeline.handshakenEngine(ch).getSession();
       Certificate[] local = session.getLocalCertificates();
       String by = local != null && local.length > 0 && local[0] instanceof X509Certificate l ? PeerIdentity.spiffeUri(l) : null;
       if (by != null) {
@@ -143,18 +142,17 @@ public record ForwardClientCert(Mode mode, boolean uri) {
   }
 
   private static X509Certificate peer(Channel ch) {
-    SslHandler ssl = ch.pipeline().get(SslHandler.class);
-    if (ssl == null || !ssl.handshakeFuture().isSuccess()) {
+    SSLEngine engine = TlsPipeline.handshakenEngine(ch);
+    if (engine == null) {
       return null;
     }
-    SSLEngine engine = ssl.engine();
     if (!engine.getUseClientMode() && !engine.getNeedClientAuth() && !engine.getWantClientAuth()) {
       // A listener that asks for no client certificate has none; asking the session would throw
       // SSLPeerUnverifiedException, a stack trace filled on every TLS connection.
       return null;
     }
     try {
-      Certificate[] certs = ssl.engine().getSession().getPeerCertificates();
+      Certificate[] certs = engine.getSession().getPeerCertificates();
       return certs.length > 0 && certs[0] instanceof X509Certificate x ? x : null;
     } catch (SSLPeerUnverifiedException e) {
       return null;

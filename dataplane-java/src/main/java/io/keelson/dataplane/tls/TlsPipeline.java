@@ -49,6 +49,20 @@ public final class TlsPipeline {
         || ch instanceof io.netty.handler.codec.quic.QuicChannel; // QUIC always runs TLS 1.3
   }
 
+  /**
+   * The engine of the TLS session that terminated {@code ch} once its handshake succeeded: its SslHandler's, or a QUIC
+   * connection's own (HTTP/3 stream channels: pass the stream's parent); null for plaintext, kTLS (the handler left)
+   * or before the handshake. Call on its event loop.
+   */
+  public static javax.net.ssl.SSLEngine handshakenEngine(Channel ch) {
+    SslHandler ssl = ch.pipeline().get(SslHandler.class);
+    if (ssl != null) {
+      return ssl.handshakeFuture().isSuccess() ? ssl.engine() : null;
+    }
+    // A server QuicChannel turns active when its handshake completes.
+    return ch instanceof io.netty.handler.codec.quic.QuicChannel quic && quic.isActive() ? quic.sslEngine() : null;
+  }
+
   /** Adds server-side TLS as the first handlers of an accepted connection. */
   public static void addServer(Channel ch, ServerTls tls, TlsStats stats, String listenerName) {
     addServer(ch, tls, stats, listenerName, TlsOffload.DISABLED);

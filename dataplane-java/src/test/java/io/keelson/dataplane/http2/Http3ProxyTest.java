@@ -1,6 +1,7 @@
 package io.keelson.dataplane.http2;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.keelson.dataplane.server.ProxyServer;
@@ -67,8 +68,7 @@ class Http3ProxyTest {
   void aGetOverHttp3ReachesAnHttp1BackendAndIsLoggedAsHttp3() throws Exception {
     TestUpstream up = proxies.keep(new TestUpstream("backend"));
     Path log = dir.resolve("h3-access.log");
-    String accessLog = ProxyHarness.fileAccessLog(log, "%PROTOCOL% %REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE%\\n")
-        .stripIndent().lines().map(l -> "          " + l).reduce("", (a, b) -> a + b + "\n");
+    String accessLog = QuicYaml.accessLog(log, "%PROTOCOL% %REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE%\\n");
     ProxyServer p = start(ProxyHarness.allTo("backend"), "", accessLog,
         ProxyHarness.cluster("backend", "ROUND_ROBIN", up.port()));
     int port = p.listenerAddress("h3").getPort();
@@ -187,26 +187,57 @@ class Http3ProxyTest {
   void requireClientCertificateRefusesAClientWithoutOneAndServesOneWithIt() throws Exception {
     TestUpstream up = proxies.keep(new TestUpstream("backend"));
     TestCa clients = new TestCa("keelson-h3-client-ca");
-    Path clientCert = clients.issue("client.test", "client.test").write(dir, "client");
-    Path clientKey = Ngtcp2Client.sec1Key(dir.resolve("client.key"));
-    Path trusted = clients.write(dir, "client-ca.crt");
+    String[] clientCert = QuicYaml.clientCertificateOptions(clients.issue("client.test", "client.test"), dir, "client");
     String mtls = """
                     require_client_certificate: true
         """;
-    String yaml = QuicYaml.bootstrap(QuicYaml.listener("h3", 0, "{}", cert, key, mtls, ProxyHarness.allTo("backend"), "", ""),
-        ProxyHarness.cluster("backend", "ROUND_ROBIN", up.port()))
-        .replace("              alpn_protocols: [h3]\n", "              alpn_protocols: [h3]\n"
-            + "              validation_context: { trusted_ca: { filename: \"" + trusted + "\" } }\n");
+    String yaml = QuicYaml.withClientTrust(QuicYaml.bootstrap(QuicYaml.listener("h3", 0, "{}", cert, key, mtls,
+        ProxyHarness.allTo("backend"), "", ""), ProxyHarness.cluster("backend", "ROUND_ROBIN", up.port())),
+        clients.write(dir, "client-ca.crt"));
     ProxyServer p = proxies.start(yaml, 1);
     int port = p.listenerAddress("h3").getPort();
 
     Ngtcp2Client.Response without = Ngtcp2Client.get(port, "localhost", "/no-cert", dir);
     Ngtcp2Client.Response with = Ngtcp2Client.send("GET", port, "localhost", "/with-cert", null, dir,
-        "--cert=" + clientCert, "--key=" + clientKey);
+        clientCert);
 
     assertThat(without.status()).as(without.output()).isEqualTo(-1);
     assertThat(with.status()).as(with.output()).isEqualTo(200);
     assertThat(up.requestLines).containsExactly("GET /with-cert HTTP/1.1");
+  }
+
+  /**
+   * No Retry round trip (Envoy's default): the client's first flight is answered by the handshake; quiche's 3x
+   * anti-amplification limit bounds what an unvalidated address gets. Seen in the client's qlog.
+   */
+  @Test
+  void theHandshakeNeedsNoRetryRoundTrip() throws Exception {
+    TestUpstream up = proxies.keep(new TestUpstream("backend"));
+    ProxyServer p = start(ProxyHarness.allTo("backend"), "", "", ProxyHarness.cluster("backend", "ROUND_ROBIN", up.port()));
+    Path qlog = dir.resolve("no-retry.qlog");
+
+    Ngtcp2Client.Response r = Ngtcp2Client.send("GET", p.listenerAddress("h3").getPort(), "localhost", "/no-retry", null,
+        dir, "--qlog-file=" + qlog);
+
+    assertThat(r.status()).as(r.output()).isEqualTo(200);
+    assertThat(Files.readString(qlog)).contains("packet_received").doesNotContainIgnoringCase("\"retry\"");
+  }
+
+  /** All or nothing, as for UDP listeners: an update refused for a TCP bind leaves the removed QUIC listener serving. */
+  @Test
+  void anUpdateWhoseTcpListenerCannotBindLeavesTheQuicListenerServing() throws Exception {
+    TestUpstream up = proxies.keep(new TestUpstream("backend"));
+    String clusters = ProxyHarness.cluster("backend", "ROUND_ROBIN", up.port());
+    ProxyServer p = start(ProxyHarness.allTo("backend"), "", "", clusters);
+    int port = p.listenerAddress("h3").getPort();
+    String unbindable = ProxyHarness.unbindableTcpListener("backend");
+
+    assertThatThrownBy(() -> p.install(io.keelson.dataplane.config.envoy.BootstrapLoader.fromYaml(
+        QuicYaml.bootstrap(unbindable, clusters), "v2.yaml"))).hasMessageContaining("tcp");
+
+    Ngtcp2Client.Response r = Ngtcp2Client.get(port, "localhost", "/still-served", dir);
+    assertThat(r.status()).as(r.output()).isEqualTo(200);
+    assertThat(p.listenerAddress("h3").getPort()).isEqualTo(port);
   }
 
   private static int portFreeForTcpAndUdp() throws Exception {

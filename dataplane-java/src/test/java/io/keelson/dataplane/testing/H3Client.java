@@ -67,8 +67,14 @@ public final class H3Client implements AutoCloseable {
             .initialMaxData(64L << 20).initialMaxStreamDataBidirectionalLocal(16L << 20)
             .initialMaxStreamsUnidirectional(16).build())
         .bind(0).sync().channel();
-    quic = QuicChannel.newBootstrap(udp).handler(new Http3ClientConnectionHandler())
-        .remoteAddress(new InetSocketAddress("127.0.0.1", port)).connect().get(30, TimeUnit.SECONDS);
+    try {
+      quic = QuicChannel.newBootstrap(udp).handler(new Http3ClientConnectionHandler())
+          .remoteAddress(new InetSocketAddress("127.0.0.1", port)).connect().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) { // refused: nothing of this client is left running
+      udp.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+      throw e;
+    }
   }
 
   /** The certificate the server presented. */
@@ -109,6 +115,16 @@ public final class H3Client implements AutoCloseable {
       }
       stream.writeAndFlush(frames.getLast()).addListener(QuicStreamChannel.SHUTDOWN_OUTPUT);
     });
+    return out;
+  }
+
+  /** A request without a body whose FIN goes in its own packet {@code finAfterMillis} after the HEADERS frame. */
+  public CompletableFuture<Response> sendHeadThenFin(String method, String path, long finAfterMillis) throws Exception {
+    CompletableFuture<Response> out = new CompletableFuture<>();
+    QuicStreamChannel stream = Http3.newRequestStream(quic, new Collector(out)).get(30, TimeUnit.SECONDS);
+    Http3Headers h = new DefaultHttp3Headers().method(method).path(path).authority("localhost").scheme("https");
+    stream.writeAndFlush(new DefaultHttp3HeadersFrame(h)).addListener(f ->
+        stream.eventLoop().schedule(() -> stream.shutdownOutput(), finAfterMillis, TimeUnit.MILLISECONDS));
     return out;
   }
 

@@ -164,6 +164,24 @@ public final class ProxyHarness implements AutoCloseable {
   }
 
   /**
+   * A listeners item (indented 2 spaces) that cannot bind: TCP on 192.0.2.1 (TEST-NET-1, on no local interface), a
+   * tcp_proxy to {@code cluster}: an update carrying it fails on the bind.
+   */
+  public static String unbindableTcpListener(String cluster) {
+    return """
+          - name: tcp
+            address: { socket_address: { address: 192.0.2.1, port_value: 8080 } }
+            filter_chains:
+            - filters:
+              - name: envoy.filters.network.tcp_proxy
+                typed_config:
+                  "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                  stat_prefix: t
+                  cluster: %s
+        """.formatted(cluster);
+  }
+
+  /**
    * An http_filters item of {@link #bootstrap(String, String, String)}: RBAC denying every request whose path starts with
    * {@code prefix} (403 {@code RBAC: access denied}).
    */

@@ -12,6 +12,28 @@ public final class QuicYaml {
   }
 
   /**
+   * gtlsclient's options to present {@code leaf} as its client certificate, written to {@code dir} as
+   * {@code <name>.crt} and {@code <name>-sec1.key} (GnuTLS 3.7 reads the SEC1 form of an EC key, not PKCS#8's).
+   */
+  public static String[] clientCertificateOptions(TestCa.Leaf leaf, Path dir, String name) throws Exception {
+    Path cert = leaf.write(dir, name);
+    Path sec1 = dir.resolve(name + "-sec1.key");
+    Process openssl = new ProcessBuilder("openssl", "ec", "-in", dir.resolve(name + ".key").toString(), "-out",
+        sec1.toString()).redirectErrorStream(true).start();
+    String out = new String(openssl.getInputStream().readAllBytes());
+    if (openssl.waitFor() != 0) {
+      throw new IllegalStateException("openssl ec: " + out);
+    }
+    return new String[] {"--cert=" + cert, "--key=" + sec1};
+  }
+
+  /** The listener's validation_context trusting {@code trustedCa}'s file: put in {@code yaml} after its alpn line. */
+  public static String withClientTrust(String yaml, Path trustedCa) {
+    return yaml.replace("              alpn_protocols: [h3]\n", "              alpn_protocols: [h3]\n"
+        + "              validation_context: { trusted_ca: { filename: \"" + trustedCa + "\" } }\n");
+  }
+
+  /**
    * One Listener item (indented 2 spaces, for a {@code listeners:} list) {@code name}: UDP on 127.0.0.1:{@code port},
    * {@code quic_options}, an envoy.transport_sockets.quic chain with {@code cert}/{@code key} and a connection manager
    * (codec_type HTTP3, stat_prefix {@code name}) with {@code virtualHosts} (items indented 12 spaces, as
@@ -78,6 +100,12 @@ public final class QuicYaml {
                       "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
         """.formatted(tlsExtra.stripTrailing(), cert, key, statPrefix, hcmExtra.stripTrailing(),
         virtualHosts.stripTrailing(), httpFilters.stripTrailing()).replace("\n\n", "\n").replace("\n\n", "\n");
+  }
+
+  /** A file access log to {@code file} in {@code format}, as {@link #listener}'s {@code hcmExtra}. */
+  public static String accessLog(Path file, String format) {
+    return ProxyHarness.fileAccessLog(file, format).stripIndent().lines().map(l -> "          " + l)
+        .reduce("", (a, b) -> a + b + "\n");
   }
 
   /** A bootstrap with {@code listeners} (items from {@link #listener}) and {@code clusters} (items indented 2 spaces). */

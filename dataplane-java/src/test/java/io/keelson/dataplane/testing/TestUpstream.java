@@ -108,7 +108,8 @@ public final class TestUpstream implements AutoCloseable {
                     if (tls != null) {
                       ch.pipeline().addLast(tls.newHandler(ch.alloc()));
                     }
-                    ch.pipeline().addLast(new HttpServerCodec()).addLast(new Handler());
+                    // header sections up to 64 KiB: what the proxy forwards under Envoy's default max_request_headers_kb (60)
+                    ch.pipeline().addLast(new HttpServerCodec(4096, 64 * 1024, 8192)).addLast(new Handler());
                   }
                 })
             .option(io.netty.channel.ChannelOption.SO_REUSEADDR, true)

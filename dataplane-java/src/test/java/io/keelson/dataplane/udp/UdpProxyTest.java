@@ -258,17 +258,7 @@ class UdpProxyTest {
     int port = p.listenerAddress("udp").getPort();
     UdpClient c = running.client();
     String clusters = running.clusters();
-    String unbindable = """
-          - name: tcp
-            address: { socket_address: { address: 192.0.2.1, port_value: 8080 } }
-            filter_chains:
-            - filters:
-              - name: envoy.filters.network.tcp_proxy
-                typed_config:
-                  "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
-                  stat_prefix: t
-                  cluster: a
-        """;
+    String unbindable = io.keelson.dataplane.testing.ProxyHarness.unbindableTcpListener("a");
     String toB = udpListener(matcherTo("b"), clusters).replace("port_value: 0", "port_value: " + port)
         .replace("  listeners:\n", "  listeners:\n" + unbindable);
     assertThatThrownBy(() -> p.install(BootstrapLoader.fromYaml(toB, "v2.yaml"))).hasMessageContaining("tcp");

@@ -9,6 +9,7 @@ import static io.keelson.dataplane.xds.MeshResources.listener;
 import static io.keelson.dataplane.xds.MeshResources.route;
 import static io.keelson.dataplane.xds.MeshResources.snapshot;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.Any;
@@ -83,7 +84,7 @@ class XdsQuicListenerTest {
     }
     try (TestUpstream v1 = new TestUpstream("v1");
         ProxyHarness proxy = new ProxyHarness(bootstrap(allTo("v1"), cluster("v1", "ROUND_ROBIN", v1.port())),
-            PipelineMode.INLINE);
+            PipelineMode.INLINE, null, Duration.ofSeconds(30));
         JavaControlPlane controlPlane = new JavaControlPlane().start();
         XdsClient client = XdsClient.startInstalling(
             XdsClientConfig.of("127.0.0.1", controlPlane.port(), false, Node.newBuilder().setId("h3").build()),
@@ -100,13 +101,21 @@ class XdsQuicListenerTest {
         assertThat(first.headers()).containsEntry("x-upstream", "v1");
 
         // Removed while a request is in flight on it: the request finishes on the old snapshot, then the socket closes.
-        CompletableFuture<H3Client.Response> inFlight = h3Client.send("GET", "/delay/1000");
-        await().atMost(Duration.ofSeconds(10)).until(() -> v1.requestLines.stream().anyMatch(l -> l.contains("/delay/1000")));
+        // Meanwhile the draining socket takes no new connection (Envoy's listener stops accepting when removed).
+        CompletableFuture<H3Client.Response> inFlight = h3Client.send("GET", "/delay/8000");
+        await().atMost(Duration.ofSeconds(10)).until(() -> v1.requestLines.stream().anyMatch(l -> l.contains("/delay/8000")));
         push(controlPlane, client, "2", v1, listener(proxy.port()));
         assertThat(proxy.server.listenerListing()).noneMatch(l -> l.startsWith("h3::"));
+        assertThatThrownBy(() -> {
+          try (H3Client late = new H3Client(udpPort)) {
+            late.send("GET", "/after-removal").get(20, TimeUnit.SECONDS);
+          }
+        }).as("a request on a new connection to the draining listener").isNotNull();
+        assertThat(v1.requestLines).noneMatch(l -> l.contains("/after-removal"));
+        assertThat(inFlight).as("the drain still waits for the in-flight stream").isNotDone();
         H3Client.Response finished = inFlight.get(30, TimeUnit.SECONDS);
         assertThat(finished.status()).isEqualTo(200);
-        assertThat(finished.bodyText()).startsWith("GET /delay/1000");
+        assertThat(finished.bodyText()).startsWith("GET /delay/8000");
       } finally {
         h3Client.close();
       }
