@@ -40,7 +40,7 @@ final class SourceViews {
     exportSignatures.clear();
     bySource = state.ofType(Policy.Routes.class).stream().anyMatch(SourceMatches::bySource);
     byExport = ExportVisibility.limits(state, exports);
-    rules = new DestinationRuleLookup(state, rootNamespace);
+    rules = new DestinationRuleLookup(state, rootNamespace, exports.destinationRules());
     shared = rules.view(null);
     return shared;
   }
@@ -94,15 +94,16 @@ final class SourceViews {
   /** What {@code namespace} sees of {@code state}, with the DestinationRules it gets among those (stateless). */
   private static PolicySet seenRules(PolicySet state, String namespace, ExportVisibility.Defaults exports,
       String rootNamespace) {
-    return new DestinationRuleLookup(ExportVisibility.view(state, namespace, exports), rootNamespace).view(namespace);
+    return new DestinationRuleLookup(ExportVisibility.view(state, namespace, exports), rootNamespace,
+        exports.destinationRules()).view(namespace);
   }
 
   /** {@link #signature} under {@code state} (stateless). */
   static String signature(PolicySet state, Map<String, String> labels, String namespace,
       ExportVisibility.Defaults exports, String rootNamespace) {
     String export = ExportVisibility.signature(state, namespace, exports);
-    String source = SourceMatches.signature(state, labels, namespace)
-        + (new DestinationRuleLookup(state, rootNamespace).ownRulesFor(namespace) ? OWN_RULES + namespace : "");
+    boolean own = new DestinationRuleLookup(state, rootNamespace, exports.destinationRules()).ownRulesFor(namespace);
+    String source = SourceMatches.signature(state, labels, namespace) + (own ? OWN_RULES + namespace : "");
     return export.isEmpty() ? source : source + "#" + export;
   }
 

@@ -489,8 +489,8 @@ public final class XdsServer implements AutoCloseable {
                 gwAfter, gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls), after,
                 gw.registration().labels(), namespace(p), extAuthz))));
         types = withTelemetry(p, before, after, types);
-        if (gw.namespace() != null && !GatewaySecrets.forGateway(before, gw.registration().labels(), gw.namespace())
-            .secrets().equals(GatewaySecrets.forGateway(after, gw.registration().labels(), gw.namespace()).secrets())) {
+        if (gw.namespace() != null && !GatewaySecrets.forGateway(gwBefore, gw.registration().labels(), gw.namespace())
+            .secrets().equals(GatewaySecrets.forGateway(gwAfter, gw.registration().labels(), gw.namespace()).secrets())) {
           types = new ArrayList<>(types);
           types.add("secrets");
         }
@@ -754,8 +754,8 @@ public final class XdsServer implements AutoCloseable {
 
   /**
    * {@code p}'s workload namespace: a gateway's join token's (the namespace its Secrets are read from), else its (or its
-   * gateway's) SPIFFE ID's, else its node metadata's ({@link NodeRegistration#namespace}: a proxyless gRPC client's),
-   * {@code default} without any.
+   * gateway's) SPIFFE ID's, else its stream's ({@link ProxyState#namespace}: its join token's, or on the plaintext
+   * port its node metadata's, a proxyless gRPC client's), {@code default} without any.
    */
   private String namespace(ProxyState p) {
     GatewayNode gw = gatewayNodes.get(p.nodeId);
@@ -1051,8 +1051,19 @@ public final class XdsServer implements AutoCloseable {
   /** Under pushLock: the SDS secrets of a gateway on the authenticated port, none for any other proxy. */
   private GatewaySecrets.ForProxy gatewaySecrets(String nodeId) {
     GatewayNode gw = gatewayNodes.get(nodeId);
-    return gw == null || gw.namespace() == null ? GatewaySecrets.ForProxy.NONE
-        : GatewaySecrets.forGateway(translated, gw.registration().labels(), gw.namespace());
+    if (gw == null || gw.namespace() == null) {
+      return GatewaySecrets.ForProxy.NONE;
+    }
+    // From the view its clusters come from: the DestinationRules (credentialName) its namespace gets.
+    Map<String, String> labels = gw.registration().labels();
+    return GatewaySecrets.forGateway(sources.view(sources.signature(labels, gw.namespace()), labels, gw.namespace()),
+        labels, gw.namespace());
+  }
+
+  /** The names of the SDS secrets {@code nodeId}'s snapshot holds, for tests. */
+  java.util.Set<String> secretNamesFor(String nodeId) {
+    Snapshot s = cache.getSnapshot(nodeId);
+    return s == null ? java.util.Set.of() : java.util.Set.copyOf(s.secrets().resources().keySet());
   }
 
   /**
@@ -1131,15 +1142,26 @@ public final class XdsServer implements AutoCloseable {
         throw new io.envoyproxy.controlplane.server.exception.RequestException(
             io.grpc.Status.INVALID_ARGUMENT.withDescription(why));
       }
-      // The authenticated namespace (SPIFFE ID, bound to the join token); node metadata only for plaintext sidecars.
-      w = inNamespace(w, node.getId(),
-          spiffeId != null ? io.keelson.dataplane.security.SpiffeId.parse(spiffeId).namespace()
-              : token != null ? token.namespace() : nodeNamespace);
+    }
+    // The authenticated namespace: the join token's, else the SPIFFE ID's; node metadata only without either
+    // (the plaintext port). It picks the proxy's view (exportTo, DestinationRules, Sidecar, Telemetry, EnvoyFilters).
+    if (token != null && nodeNamespace != null && !nodeNamespace.equals(token.namespace())) {
+      String why = "node " + node.getId() + ": its metadata namespace '" + nodeNamespace + "' is not its join token's"
+          + " namespace '" + token.namespace() + "'; drop " + NodeRegistration.NAMESPACE + "/"
+          + NodeRegistration.ISTIO_NAMESPACE + " or use a token of namespace " + nodeNamespace;
+      LOG.warn("refusing proxy {}: {}", node.getId(), why);
+      throw new io.envoyproxy.controlplane.server.exception.RequestException(
+          io.grpc.Status.PERMISSION_DENIED.withDescription(why));
+    }
+    String namespace = token != null ? token.namespace()
+        : spiffeId != null ? io.keelson.dataplane.security.SpiffeId.parse(spiffeId).namespace() : nodeNamespace;
+    if (w != null) {
+      w = inNamespace(w, node.getId(), namespace);
     }
     ProxyState state = new ProxyState(streamId, node.getId(), w != null ? w.service() : node.getCluster(), delta,
         isProxyless, NodeRegistration.outboundPort(node, outboundPort), NodeRegistration.proxyLocality(node, w),
         w != null ? w.labels() : gateway != null ? gateway.labels() // failoverPriority and sourceLabels match these
-            : isProxyless ? NodeRegistration.labels(node) : Map.of(), nodeNamespace);
+            : isProxyless ? NodeRegistration.labels(node) : Map.of(), namespace);
     String principal = token == null ? "plaintext" : "token:" + token.namespace();
     holdLock.lock();
     try {

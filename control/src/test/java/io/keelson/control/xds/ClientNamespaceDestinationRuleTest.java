@@ -84,8 +84,8 @@ class ClientNamespaceDestinationRuleTest {
     assertThat(ruleFor(state, "b")).as("no rule of b: the service's namespace's").isEqualTo("DestinationRule/shop/reviews");
     assertThat(ruleFor(state, "shop")).isEqualTo("DestinationRule/shop/reviews");
     assertThat(ruleFor(state, "default")).isEqualTo("DestinationRule/shop/reviews");
-    assertThat(ruleFor(state, ROOT)).as("the root namespace's own clients take its rule first")
-        .isEqualTo("DestinationRule/istio-system/reviews");
+    assertThat(ruleFor(state, ROOT)).as("istiod: the root's clients take the service's namespace's before the root's"
+        + " exported rules").isEqualTo("DestinationRule/shop/reviews");
     assertThat(ruleFor(state, null)).isEqualTo("DestinationRule/shop/reviews");
     PolicySet withoutShops = state.without(p -> p.meta().key().equals("DestinationRule/shop/reviews"));
     assertThat(ruleFor(withoutShops, "b")).as("then the root's").isEqualTo("DestinationRule/istio-system/reviews");
@@ -107,6 +107,37 @@ class ClientNamespaceDestinationRuleTest {
     assertThat(clusterNames(shared)).contains("reviews.shop|from-shop").doesNotContain("reviews.shop|from-a",
         "reviews.shop|from-root");
     assertThat(cluster(shared, "reviews.shop").getLbPolicy()).isEqualTo(Cluster.LbPolicy.LEAST_REQUEST);
+  }
+
+  @Test
+  void theRootsClientsTakeItsNamespaceLocalRuleFirst() throws Exception {
+    // istiod's rootNamespaceLocal: a root rule exported to "." (or to the root by name, or by meshConfig's
+    // defaultDestinationRuleExportTo) beats the service's namespace's rule for the root's own clients only.
+    PolicySet local = state(MESH.replace("""
+        metadata: { name: reviews, namespace: istio-system }
+        spec:
+        """, """
+        metadata: { name: reviews, namespace: istio-system }
+        spec:
+          exportTo: [ "." ]
+        """));
+    assertThat(ruleFor(local, ROOT)).isEqualTo("DestinationRule/istio-system/reviews");
+    assertThat(ruleFor(local, "b")).isEqualTo("DestinationRule/shop/reviews");
+    assertThat(new DestinationRuleLookup(local, ROOT).ownRulesFor(ROOT)).isTrue();
+    PolicySet byName = state(MESH.replace("""
+        metadata: { name: reviews, namespace: istio-system }
+        spec:
+        """, """
+        metadata: { name: reviews, namespace: istio-system }
+        spec:
+          exportTo: [ istio-system, b ]
+        """));
+    assertThat(ruleFor(byName, ROOT)).isEqualTo("DestinationRule/istio-system/reviews");
+    PolicySet state = state(MESH);
+    assertThat(new DestinationRuleLookup(state, ROOT, List.of(".")).forClient("reviews.shop", ROOT).meta().key())
+        .as("meshConfig defaultDestinationRuleExportTo: [.]").isEqualTo("DestinationRule/istio-system/reviews");
+    assertThat(new DestinationRuleLookup(state, ROOT).ownRulesFor(ROOT)).as("an exported root rule is the shared pick's")
+        .isFalse();
   }
 
   @Test
