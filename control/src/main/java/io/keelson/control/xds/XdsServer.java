@@ -26,6 +26,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 import java.util.function.ToLongFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -147,6 +148,8 @@ public final class XdsServer implements AutoCloseable {
   // Istio Sidecar resources: which one scopes a sidecar, and per scope its shared translations (guarded by pushLock).
   private final SidecarScopes scopes;
   private long pushes;
+  /** DestinationRuleLookups the last {@link #changedFor} built (whole-state passes), for tests. */
+  volatile int dryRunLookups;
   private Server server;
   private V3DiscoveryServer discovery;
   // SDS: the trust bundle every proxy gets (guarded by pushLock).
@@ -442,7 +445,15 @@ public final class XdsServer implements AutoCloseable {
     return null;
   }
 
-  /** What {@code state} would translate to for sidecars (a dry run), with today's registered workloads. */
+  /** True when, under the mesh's exportTo defaults, some namespace does not see some document of {@code state}. */
+  public boolean exportToLimits(PolicySet state) {
+    return ExportVisibility.limits(state, sources.exportDefaults());
+  }
+
+  /**
+   * What {@code state} would translate to for sidecars (a dry run), with today's registered workloads: mesh-wide,
+   * exportTo not applied ({@link #changedFor} is per proxy view).
+   */
   public MeshResources preview(PolicySet state) {
     return sidecars.translate(new DestinationRuleLookup(state,
         io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE).view(null), workloads());
@@ -469,6 +480,9 @@ public final class XdsServer implements AutoCloseable {
     Map<String, MeshResources[]> byKind = new java.util.HashMap<>();
     Map<String, List<String>> out = new java.util.TreeMap<>();
     String root = io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE;
+    // The proxies' views of both states, one per signature (not per proxy), as the live push makes them.
+    SourceViews viewsBefore = SourceViews.of(before, sources.exportDefaults(), root);
+    SourceViews viewsAfter = SourceViews.of(after, sources.exportDefaults(), root);
     for (ProxyState p : streams.values()) {
       if (out.containsKey(p.nodeId)) {
         continue;
@@ -479,8 +493,8 @@ public final class XdsServer implements AutoCloseable {
         boolean mtls = gw.spiffeId() != null;
         Map<String, MeshTranslator.Self> ids = mtls ? workloadIdentities() : Map.of();
         Map<String, String> gwLabels = gw.registration().labels();
-        PolicySet gwBefore = SourceViews.seen(before, gwLabels, namespace(p), sources.exportDefaults(), root);
-        PolicySet gwAfter = SourceViews.seen(after, gwLabels, namespace(p), sources.exportDefaults(), root);
+        PolicySet gwBefore = viewsBefore.view(viewsBefore.signature(gwLabels, namespace(p)), gwLabels, namespace(p));
+        PolicySet gwAfter = viewsAfter.view(viewsAfter.signature(gwLabels, namespace(p)), gwLabels, namespace(p));
         List<String> types = withEnvoyFilters(p, before, after, typesChanged(
             gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(gwBefore, workloads, ids, mtls),
                 gwBefore, gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls), before,
@@ -506,17 +520,20 @@ public final class XdsServer implements AutoCloseable {
       // Sidecars and proxyless clients see the states with their sourceLabels/sourceNamespace matches resolved,
       // what their namespace is not exported left out and the DestinationRules their namespace gets (same
       // signatures, same views).
-      ExportVisibility.Defaults exports = sources.exportDefaults();
-      PolicySet seenBefore = SourceViews.seen(before, workloadLabels(p), namespace(p), exports, root);
-      PolicySet seenAfter = SourceViews.seen(after, workloadLabels(p), namespace(p), exports, root);
-      kind += "|" + SourceViews.signature(before, workloadLabels(p), namespace(p), exports, root) + "|"
-          + SourceViews.signature(after, workloadLabels(p), namespace(p), exports, root);
+      Map<String, String> labels = workloadLabels(p);
+      String ns = namespace(p);
+      String signatureBefore = viewsBefore.signature(labels, ns);
+      String signatureAfter = viewsAfter.signature(labels, ns);
+      kind += "|" + signatureBefore + "|" + signatureAfter;
+      // The views are made (once per signature) only for a kind not compared yet.
+      Supplier<PolicySet> seenBefore = () -> viewsBefore.view(signatureBefore, labels, ns);
+      Supplier<PolicySet> seenAfter = () -> viewsAfter.view(signatureAfter, labels, ns);
       if (was != null || is != null) { // scoped by a Sidecar before or after: its own narrowed translations
         kind += "|" + (was == null ? "" : was.meta().key()) + "|" + (is == null ? "" : is.meta().key());
         byKind.computeIfAbsent(kind, k -> new MeshResources[] {
-            SidecarScopes.preview(seenBefore, was, p.outboundPort, isCaptured, outboundPolicy, protocolDetectionTimeout,
+            SidecarScopes.preview(seenBefore.get(), was, p.outboundPort, isCaptured, outboundPolicy, protocolDetectionTimeout,
                 workloads),
-            SidecarScopes.preview(seenAfter, is, p.outboundPort, isCaptured, outboundPolicy, protocolDetectionTimeout,
+            SidecarScopes.preview(seenAfter.get(), is, p.outboundPort, isCaptured, outboundPolicy, protocolDetectionTimeout,
                 workloads)});
       }
       MeshResources[] pair = byKind.computeIfAbsent(kind, k -> {
@@ -524,9 +541,9 @@ public final class XdsServer implements AutoCloseable {
             : isCaptured ? new MeshTranslator(p.outboundPort, false, true, outboundPolicy, protocolDetectionTimeout)
             : p.outboundPort == outboundPort ? sidecars
             : new MeshTranslator(p.outboundPort, false, false, outboundPolicy, protocolDetectionTimeout);
-        return new MeshResources[] {t.translate(seenBefore, workloads), t.translate(seenAfter, workloads)};
+        return new MeshResources[] {t.translate(seenBefore.get(), workloads), t.translate(seenAfter.get(), workloads)};
       });
-      String ns = namespace(p); // a client's short names are its namespace's services' (ClientNamespaceNames)
+      // a client's short names are its namespace's services' (ClientNamespaceNames)
       List<String> named = typesChanged(ClientNamespaceNames.apply(pair[0], before, ns),
           ClientNamespaceNames.apply(pair[1], after, ns));
       List<String> types = p.proxyless ? named : withEnvoyFilters(p, before, after, withTelemetry(p, before, after, named));
@@ -534,6 +551,7 @@ public final class XdsServer implements AutoCloseable {
         out.put(p.nodeId, types);
       }
     }
+    dryRunLookups = viewsBefore.lookups() + viewsAfter.lookups();
     return out;
   }
 
