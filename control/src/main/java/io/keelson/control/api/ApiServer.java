@@ -206,7 +206,12 @@ public final class ApiServer implements AutoCloseable {
     MeshResources after = xds.preview(change.after());
     // Per proxy: a proxyless client or a sidecar with another outbound port gets other resources than the preview.
     Map<String, List<String>> perProxy = xds.changedFor(change.before(), change.after());
-    java.util.Set<String> types = new java.util.LinkedHashSet<>(XdsServer.typesChanged(before, after));
+    java.util.Set<String> types = new java.util.LinkedHashSet<>();
+    // The sidecar preview is mesh-wide, exportTo unfiltered: where exportTo hides something from some namespace only
+    // the per-proxy comparison (over each proxy's view) says what changes.
+    if (!xds.exportToLimits(change.before()) && !xds.exportToLimits(change.after())) {
+      types.addAll(XdsServer.typesChanged(before, after));
+    }
     perProxy.values().forEach(types::addAll);
     out.put("resourceTypesChanged", List.copyOf(types));
     out.put(dryRun ? "proxiesThatWouldBeUpdated" : "proxiesUpdated", List.copyOf(perProxy.keySet()));

@@ -92,7 +92,18 @@ public record MeshConfigFile(ExtensionProviders extensionProviders, Duration pro
       }
       values.add(v.asText());
     }
-    java.util.List<String> problems = io.keelson.control.policy.ExportTo.problems(values, ".", which == 0);
+    java.util.List<String> problems = new java.util.ArrayList<>(
+        io.keelson.control.policy.ExportTo.problems(values, ".", which == 0));
+    // istiod honours only '.' and '*' (and '~' for services) in the mesh defaults ("We only honor . and *"): a
+    // namespace name there would silently export nothing.
+    for (int i = 0; i < values.size(); i++) {
+      String v = values.get(i);
+      if (problems.isEmpty() && !v.equals(io.keelson.control.policy.ExportTo.PRIVATE)
+          && !v.equals(io.keelson.control.policy.ExportTo.PUBLIC) && !v.equals(io.keelson.control.policy.ExportTo.NONE)) {
+        problems.add("entry " + i + " '" + v + "' is a namespace name; a mesh default takes '.' or '*'"
+            + (which == 0 ? " or '~'" : "") + " only (as istiod); name namespaces in each document's exportTo");
+      }
+    }
     if (!problems.isEmpty()) {
       throw new IllegalArgumentException(at + ": " + String.join("; ", problems));
     }

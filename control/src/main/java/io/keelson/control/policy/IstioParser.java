@@ -12,6 +12,8 @@ import java.util.Set;
  * only. Fields Keelson does not act on yet are rejected by name, never dropped. Stateless.
  */
 final class IstioParser {
+  private static final java.util.regex.Pattern SUBSET_NAME =
+      java.util.regex.Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
   private static final Set<String> LB = Set.of("ROUND_ROBIN", "LEAST_REQUEST", "RANDOM");
 
   private IstioParser() {}
@@ -599,6 +601,10 @@ final class IstioParser {
       if (name != null) {
         if (subsets.stream().anyMatch(x -> x.name().equals(name))) {
           s.error("name", "subset '" + name + "' is defined twice");
+        }
+        if (!SUBSET_NAME.matcher(name).matches()) { // Istio's validateSubset; it names the cluster SERVICE|SUBSET
+          s.error("name", "subset '" + name + "' is not a DNS-1123 label; expected lower case letters, digits and '-'"
+              + " (at most 63), as Istio");
         }
         subsets.add(new Policy.Subset(name, Map.copyOf(labels), sub.lb().simple(), sub.lb().hash(), sub.lb().warmup(),
             sub.pool(), sub.outliers(), sub.tls(), sub.ports(), sub.proxyProtocol()));

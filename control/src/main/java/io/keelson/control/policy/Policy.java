@@ -199,6 +199,17 @@ public sealed interface Policy {
       addresses = List.copyOf(addresses);
     }
 
+    /** This entry with only {@code hosts} (a view that sees some of them). */
+    public ServiceEntry withHosts(List<String> hosts) {
+      return narrowed(meta, hosts, ports);
+    }
+
+    /** This entry as {@code meta}, with only {@code hosts} and {@code ports} (a view that sees part of it). */
+    public ServiceEntry narrowed(Meta meta, List<String> hosts, List<EntryPort> ports) {
+      return new ServiceEntry(meta, hosts, ports, external, resolution, endpoints, workloadSelector, addresses,
+          subjectAltNames, writtenNamespace);
+    }
+
     /** Written in namespace {@code default}. */
     public ServiceEntry(Meta meta, List<String> hosts, List<EntryPort> ports, boolean external, Resolution resolution,
         List<EntryEndpoint> endpoints, Map<String, String> workloadSelector, List<String> addresses,

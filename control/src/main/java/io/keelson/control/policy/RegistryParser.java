@@ -69,6 +69,12 @@ final class RegistryParser {
         metadata.error("labels[\"" + SESSION_HEADER_LABEL + "\"]", "'" + header + "' is not a header name; expected a token");
         return null;
       }
+      String reserved = io.keelson.dataplane.filter.statefulsession.SessionState.Header.reservedProblem(header);
+      if (reserved != null) {
+        metadata.error("labels[\"" + SESSION_HEADER_LABEL + "\"]", "'" + header + "' " + reserved
+            + "; expected a header of its own such as x-session-host");
+        return null;
+      }
       return new Policy.PersistentSession(null, null, header.toLowerCase(java.util.Locale.ROOT));
     }
     return null;

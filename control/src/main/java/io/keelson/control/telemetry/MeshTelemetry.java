@@ -92,9 +92,13 @@ public record MeshTelemetry(String accessLogFile, boolean json, String format, T
    * @param maxTagLength Istio's {@code maxTagLength} (the connection manager's max_path_tag_length), 0 for Envoy's default
    */
   public record TracingProvider(String name, String service, String host, int port, boolean zipkin, int maxTagLength) {
-    /** The cluster the proxies export spans to. */
+    /**
+     * The cluster the proxies export spans to: {@code tracing|zipkin|NAME} or {@code tracing|opentelemetry|NAME}, a
+     * name no mesh cluster can take (a Service's is {@code NAME[.NS]}, a subset's {@code SERVICE|SUBSET} with a DNS
+     * label subset, a ServiceEntry's {@code outbound|PORT||HOST}).
+     */
     public String cluster() {
-      return (zipkin ? "zipkin|" : "opentelemetry|") + name;
+      return (zipkin ? "tracing|zipkin|" : "tracing|opentelemetry|") + name;
     }
 
     /** The collector's host name (Zipkin's collector_hostname, istiod's): the service or the host. */

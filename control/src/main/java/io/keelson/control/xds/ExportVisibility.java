@@ -98,8 +98,7 @@ public final class ExportVisibility {
       if (kept.isEmpty()) {
         dropped.add(se);
       } else if (kept.size() < se.hosts().size()) {
-        narrowed.add(new Policy.ServiceEntry(se.meta(), kept, se.ports(), se.external(), se.resolution(),
-            se.endpoints(), se.workloadSelector(), se.addresses(), se.subjectAltNames(), se.writtenNamespace()));
+        narrowed.add(se.withHosts(kept));
       }
     }
     return new Hidden(dropped, narrowed);

@@ -20,7 +20,10 @@ public final class ProxyState {
   /** Where it runs (its Node.locality, or its workload's topology labels), and its workload's (or gateway's) labels. */
   final io.keelson.control.policy.Locality locality;
   final Map<String, String> labels;
-  /** The namespace its node metadata names ({@link NodeRegistration#namespace}), or null. */
+  /**
+   * Its authenticated namespace (its join token's, else its SPIFFE ID's), else the one its node metadata names
+   * ({@link NodeRegistration#namespace}: the plaintext port), or null.
+   */
   final String namespace;
   final Instant connectedAt = Instant.now();
   private final Map<String, String> sentByNonce = new HashMap<>();

@@ -120,9 +120,8 @@ final class SidecarScopes {
           // Further groups as entries of their own (cluster and host names come from the hosts, not the document).
           Policy.Meta meta = i++ == 0 ? m : new Policy.Meta(m.apiVersion(), m.kind(), m.name() + "~" + i, m.file(),
               m.source(), m.namespace());
-          narrowed.add(new Policy.ServiceEntry(meta, e.getValue(), se.ports().stream()
-              .filter(port -> e.getKey().contains(port.number())).toList(), se.external(), se.resolution(),
-              se.endpoints(), se.workloadSelector(), se.addresses(), se.subjectAltNames(), se.writtenNamespace()));
+          narrowed.add(se.narrowed(meta, e.getValue(),
+              se.ports().stream().filter(port -> e.getKey().contains(port.number())).toList()));
         }
         yield byPorts.isEmpty();
       }

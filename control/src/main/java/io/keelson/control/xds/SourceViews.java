@@ -27,6 +27,7 @@ final class SourceViews {
   private final Map<String, MeshResources> translations = new HashMap<>();
   // Per client namespace, what it does not see (ExportVisibility's signature).
   private final Map<String, String> exportSignatures = new HashMap<>();
+  private int lookups; // DestinationRuleLookups built for the current state
 
   /**
    * A new state (with every namespace's DestinationRules): forget the views and translations of the previous one.
@@ -40,7 +41,8 @@ final class SourceViews {
     exportSignatures.clear();
     bySource = state.ofType(Policy.Routes.class).stream().anyMatch(SourceMatches::bySource);
     byExport = ExportVisibility.limits(state, exports);
-    rules = new DestinationRuleLookup(state, rootNamespace);
+    rules = new DestinationRuleLookup(state, rootNamespace, exports.destinationRules());
+    lookups = 1;
     shared = rules.view(null);
     return shared;
   }
@@ -79,31 +81,28 @@ final class SourceViews {
   /** The state as proxies of {@code signature} (that of {@code labels} and {@code namespace}) see it. */
   PolicySet view(String signature, Map<String, String> labels, String namespace) {
     return signature.isEmpty() ? shared : views.computeIfAbsent(signature, s -> {
-      PolicySet ruled = exports(s) ? seenRules(state, namespace, exports, root)
+      PolicySet ruled = exports(s) ? seenRules(namespace)
           : rules.ownRulesFor(namespace) ? rules.view(namespace) : shared;
       return bySource ? SourceMatches.view(ruled, labels, namespace) : ruled;
     });
   }
 
-  /** {@code state} as a proxy with workload {@code labels} in {@code namespace} sees it (stateless). */
-  static PolicySet seen(PolicySet state, Map<String, String> labels, String namespace,
-      ExportVisibility.Defaults exports, String rootNamespace) {
-    return SourceMatches.view(seenRules(state, namespace, exports, rootNamespace), labels, namespace);
+  /** What {@code namespace} sees of {@code state}, with the DestinationRules it gets among those. */
+  private PolicySet seenRules(String namespace) {
+    lookups++;
+    return new DestinationRuleLookup(ExportVisibility.view(state, namespace, exports), root, exports.destinationRules())
+        .view(namespace);
   }
 
-  /** What {@code namespace} sees of {@code state}, with the DestinationRules it gets among those (stateless). */
-  private static PolicySet seenRules(PolicySet state, String namespace, ExportVisibility.Defaults exports,
-      String rootNamespace) {
-    return new DestinationRuleLookup(ExportVisibility.view(state, namespace, exports), rootNamespace).view(namespace);
-  }
-
-  /** {@link #signature} under {@code state} (stateless). */
-  static String signature(PolicySet state, Map<String, String> labels, String namespace,
-      ExportVisibility.Defaults exports, String rootNamespace) {
-    String export = ExportVisibility.signature(state, namespace, exports);
-    String source = SourceMatches.signature(state, labels, namespace)
-        + (new DestinationRuleLookup(state, rootNamespace).ownRulesFor(namespace) ? OWN_RULES + namespace : "");
-    return export.isEmpty() ? source : source + "#" + export;
+  /**
+   * The views of {@code state} alone, as a dry run compares them: memoised per signature like the live ones, so N
+   * proxies of one namespace and labels cost one view, not N.
+   */
+  static SourceViews of(PolicySet state, ExportVisibility.Defaults exports, String rootNamespace) {
+    SourceViews v = new SourceViews();
+    v.exportDefaults(exports);
+    v.changed(state, rootNamespace);
+    return v;
   }
 
   /** The shared translation of {@code signature} for proxy kind {@code kind}, made by {@code translate} once per change. */
@@ -114,5 +113,10 @@ final class SourceViews {
   /** Shared translations held for the current state, for tests. */
   int size() {
     return translations.size();
+  }
+
+  /** DestinationRuleLookups (each a pass over the whole state) built for the current state, for tests. */
+  int lookups() {
+    return lookups;
   }
 }

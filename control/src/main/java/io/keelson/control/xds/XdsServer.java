@@ -26,6 +26,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 import java.util.function.ToLongFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -148,6 +149,8 @@ public final class XdsServer implements AutoCloseable {
   // Istio Sidecar resources: which one scopes a sidecar, and per scope its shared translations (guarded by pushLock).
   private final SidecarScopes scopes;
   private long pushes;
+  /** DestinationRuleLookups the last {@link #changedFor} built (whole-state passes), for tests. */
+  volatile int dryRunLookups;
   private Server server;
   private V3DiscoveryServer discovery;
   // SDS: the trust bundle every proxy gets (guarded by pushLock).
@@ -453,7 +456,15 @@ public final class XdsServer implements AutoCloseable {
     return null;
   }
 
-  /** What {@code state} would translate to for sidecars (a dry run), with today's registered workloads. */
+  /** True when, under the mesh's exportTo defaults, some namespace does not see some document of {@code state}. */
+  public boolean exportToLimits(PolicySet state) {
+    return ExportVisibility.limits(state, sources.exportDefaults());
+  }
+
+  /**
+   * What {@code state} would translate to for sidecars (a dry run), with today's registered workloads: mesh-wide,
+   * exportTo not applied ({@link #changedFor} is per proxy view).
+   */
   public MeshResources preview(PolicySet state) {
     return sidecars.translate(new DestinationRuleLookup(state,
         io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE).view(null), workloads());
@@ -480,6 +491,9 @@ public final class XdsServer implements AutoCloseable {
     Map<String, MeshResources[]> byKind = new java.util.HashMap<>();
     Map<String, List<String>> out = new java.util.TreeMap<>();
     String root = io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE;
+    // The proxies' views of both states, one per signature (not per proxy), as the live push makes them.
+    SourceViews viewsBefore = SourceViews.of(before, sources.exportDefaults(), root);
+    SourceViews viewsAfter = SourceViews.of(after, sources.exportDefaults(), root);
     for (ProxyState p : streams.values()) {
       if (out.containsKey(p.nodeId)) {
         continue;
@@ -490,8 +504,8 @@ public final class XdsServer implements AutoCloseable {
         boolean mtls = gw.spiffeId() != null;
         Map<String, MeshTranslator.Self> ids = mtls ? workloadIdentities() : Map.of();
         Map<String, String> gwLabels = gw.registration().labels();
-        PolicySet gwBefore = SourceViews.seen(before, gwLabels, namespace(p), sources.exportDefaults(), root);
-        PolicySet gwAfter = SourceViews.seen(after, gwLabels, namespace(p), sources.exportDefaults(), root);
+        PolicySet gwBefore = viewsBefore.view(viewsBefore.signature(gwLabels, namespace(p)), gwLabels, namespace(p));
+        PolicySet gwAfter = viewsAfter.view(viewsAfter.signature(gwLabels, namespace(p)), gwLabels, namespace(p));
         List<String> types = withEnvoyFilters(p, before, after, typesChanged(
             gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(gwBefore, workloads, ids, mtls),
                 gwBefore, gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls, quicListeners), before,
@@ -500,8 +514,8 @@ public final class XdsServer implements AutoCloseable {
                 gwAfter, gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls, quicListeners), after,
                 gw.registration().labels(), namespace(p), extAuthz))));
         types = withTelemetry(p, before, after, types);
-        if (gw.namespace() != null && !GatewaySecrets.forGateway(before, gw.registration().labels(), gw.namespace())
-            .secrets().equals(GatewaySecrets.forGateway(after, gw.registration().labels(), gw.namespace()).secrets())) {
+        if (gw.namespace() != null && !GatewaySecrets.forGateway(gwBefore, gw.registration().labels(), gw.namespace())
+            .secrets().equals(GatewaySecrets.forGateway(gwAfter, gw.registration().labels(), gw.namespace()).secrets())) {
           types = new ArrayList<>(types);
           types.add("secrets");
         }
@@ -517,17 +531,20 @@ public final class XdsServer implements AutoCloseable {
       // Sidecars and proxyless clients see the states with their sourceLabels/sourceNamespace matches resolved,
       // what their namespace is not exported left out and the DestinationRules their namespace gets (same
       // signatures, same views).
-      ExportVisibility.Defaults exports = sources.exportDefaults();
-      PolicySet seenBefore = SourceViews.seen(before, workloadLabels(p), namespace(p), exports, root);
-      PolicySet seenAfter = SourceViews.seen(after, workloadLabels(p), namespace(p), exports, root);
-      kind += "|" + SourceViews.signature(before, workloadLabels(p), namespace(p), exports, root) + "|"
-          + SourceViews.signature(after, workloadLabels(p), namespace(p), exports, root);
+      Map<String, String> labels = workloadLabels(p);
+      String ns = namespace(p);
+      String signatureBefore = viewsBefore.signature(labels, ns);
+      String signatureAfter = viewsAfter.signature(labels, ns);
+      kind += "|" + signatureBefore + "|" + signatureAfter;
+      // The views are made (once per signature) only for a kind not compared yet.
+      Supplier<PolicySet> seenBefore = () -> viewsBefore.view(signatureBefore, labels, ns);
+      Supplier<PolicySet> seenAfter = () -> viewsAfter.view(signatureAfter, labels, ns);
       if (was != null || is != null) { // scoped by a Sidecar before or after: its own narrowed translations
         kind += "|" + (was == null ? "" : was.meta().key()) + "|" + (is == null ? "" : is.meta().key());
         byKind.computeIfAbsent(kind, k -> new MeshResources[] {
-            SidecarScopes.preview(seenBefore, was, p.outboundPort, isCaptured, outboundPolicy, protocolDetectionTimeout,
+            SidecarScopes.preview(seenBefore.get(), was, p.outboundPort, isCaptured, outboundPolicy, protocolDetectionTimeout,
                 workloads),
-            SidecarScopes.preview(seenAfter, is, p.outboundPort, isCaptured, outboundPolicy, protocolDetectionTimeout,
+            SidecarScopes.preview(seenAfter.get(), is, p.outboundPort, isCaptured, outboundPolicy, protocolDetectionTimeout,
                 workloads)});
       }
       MeshResources[] pair = byKind.computeIfAbsent(kind, k -> {
@@ -535,9 +552,9 @@ public final class XdsServer implements AutoCloseable {
             : isCaptured ? new MeshTranslator(p.outboundPort, false, true, outboundPolicy, protocolDetectionTimeout)
             : p.outboundPort == outboundPort ? sidecars
             : new MeshTranslator(p.outboundPort, false, false, outboundPolicy, protocolDetectionTimeout);
-        return new MeshResources[] {t.translate(seenBefore, workloads), t.translate(seenAfter, workloads)};
+        return new MeshResources[] {t.translate(seenBefore.get(), workloads), t.translate(seenAfter.get(), workloads)};
       });
-      String ns = namespace(p); // a client's short names are its namespace's services' (ClientNamespaceNames)
+      // a client's short names are its namespace's services' (ClientNamespaceNames)
       List<String> named = typesChanged(ClientNamespaceNames.apply(pair[0], before, ns),
           ClientNamespaceNames.apply(pair[1], after, ns));
       List<String> types = p.proxyless ? named : withEnvoyFilters(p, before, after, withTelemetry(p, before, after, named));
@@ -545,6 +562,7 @@ public final class XdsServer implements AutoCloseable {
         out.put(p.nodeId, types);
       }
     }
+    dryRunLookups = viewsBefore.lookups() + viewsAfter.lookups();
     return out;
   }
 
@@ -774,8 +792,8 @@ public final class XdsServer implements AutoCloseable {
 
   /**
    * {@code p}'s workload namespace: a gateway's join token's (the namespace its Secrets are read from), else its (or its
-   * gateway's) SPIFFE ID's, else its node metadata's ({@link NodeRegistration#namespace}: a proxyless gRPC client's),
-   * {@code default} without any.
+   * gateway's) SPIFFE ID's, else its stream's ({@link ProxyState#namespace}: its join token's, or on the plaintext
+   * port its node metadata's, a proxyless gRPC client's), {@code default} without any.
    */
   private String namespace(ProxyState p) {
     GatewayNode gw = gatewayNodes.get(p.nodeId);
@@ -1071,8 +1089,19 @@ public final class XdsServer implements AutoCloseable {
   /** Under pushLock: the SDS secrets of a gateway on the authenticated port, none for any other proxy. */
   private GatewaySecrets.ForProxy gatewaySecrets(String nodeId) {
     GatewayNode gw = gatewayNodes.get(nodeId);
-    return gw == null || gw.namespace() == null ? GatewaySecrets.ForProxy.NONE
-        : GatewaySecrets.forGateway(translated, gw.registration().labels(), gw.namespace());
+    if (gw == null || gw.namespace() == null) {
+      return GatewaySecrets.ForProxy.NONE;
+    }
+    // From the view its clusters come from: the DestinationRules (credentialName) its namespace gets.
+    Map<String, String> labels = gw.registration().labels();
+    return GatewaySecrets.forGateway(sources.view(sources.signature(labels, gw.namespace()), labels, gw.namespace()),
+        labels, gw.namespace());
+  }
+
+  /** The names of the SDS secrets {@code nodeId}'s snapshot holds, for tests. */
+  java.util.Set<String> secretNamesFor(String nodeId) {
+    Snapshot s = cache.getSnapshot(nodeId);
+    return s == null ? java.util.Set.of() : java.util.Set.copyOf(s.secrets().resources().keySet());
   }
 
   /**
@@ -1151,15 +1180,26 @@ public final class XdsServer implements AutoCloseable {
         throw new io.envoyproxy.controlplane.server.exception.RequestException(
             io.grpc.Status.INVALID_ARGUMENT.withDescription(why));
       }
-      // The authenticated namespace (SPIFFE ID, bound to the join token); node metadata only for plaintext sidecars.
-      w = inNamespace(w, node.getId(),
-          spiffeId != null ? io.keelson.dataplane.security.SpiffeId.parse(spiffeId).namespace()
-              : token != null ? token.namespace() : nodeNamespace);
+    }
+    // The authenticated namespace: the join token's, else the SPIFFE ID's; node metadata only without either
+    // (the plaintext port). It picks the proxy's view (exportTo, DestinationRules, Sidecar, Telemetry, EnvoyFilters).
+    if (token != null && nodeNamespace != null && !nodeNamespace.equals(token.namespace())) {
+      String why = "node " + node.getId() + ": its metadata namespace '" + nodeNamespace + "' is not its join token's"
+          + " namespace '" + token.namespace() + "'; drop " + NodeRegistration.NAMESPACE + "/"
+          + NodeRegistration.ISTIO_NAMESPACE + " or use a token of namespace " + nodeNamespace;
+      LOG.warn("refusing proxy {}: {}", node.getId(), why);
+      throw new io.envoyproxy.controlplane.server.exception.RequestException(
+          io.grpc.Status.PERMISSION_DENIED.withDescription(why));
+    }
+    String namespace = token != null ? token.namespace()
+        : spiffeId != null ? io.keelson.dataplane.security.SpiffeId.parse(spiffeId).namespace() : nodeNamespace;
+    if (w != null) {
+      w = inNamespace(w, node.getId(), namespace);
     }
     ProxyState state = new ProxyState(streamId, node.getId(), w != null ? w.service() : node.getCluster(), delta,
         isProxyless, NodeRegistration.outboundPort(node, outboundPort), NodeRegistration.proxyLocality(node, w),
         w != null ? w.labels() : gateway != null ? gateway.labels() // failoverPriority and sourceLabels match these
-            : isProxyless ? NodeRegistration.labels(node) : Map.of(), nodeNamespace);
+            : isProxyless ? NodeRegistration.labels(node) : Map.of(), namespace);
     String principal = token == null ? "plaintext" : "token:" + token.namespace();
     holdLock.lock();
     try {

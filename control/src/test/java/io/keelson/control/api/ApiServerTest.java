@@ -171,6 +171,21 @@ class ApiServerTest {
   }
 
   @Test
+  void aDryRunOfAServiceNoConnectedProxySeesChangesNoResourceType() throws Exception {
+    // sidecar-a is of namespace default: shop's Service exported to "." is not in its view, so nothing changes for it
+    // (the mesh-wide preview, exportTo unfiltered, would say clusters).
+    JsonNode dry = ok("POST", "/v1/apply?dryRun=true&file=private.yaml", """
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: vault, namespace: shop, annotations: { networking.istio.io/exportTo: "." } }
+        spec: { ports: [ { name: http, port: 80 } ] }
+        """);
+    assertThat(dry.path("created")).hasSize(1);
+    assertThat(dry.path("proxiesThatWouldBeUpdated")).isEmpty();
+    assertThat(dry.path("resourceTypesChanged")).isEmpty();
+  }
+
+  @Test
   void applyNamesEachConnectedProxyItChangesWhateverItsKindAndSaysWhenNothingChanged() throws Exception {
     Node other = Node.newBuilder().setId("sidecar-b").setMetadata(com.google.protobuf.Struct.newBuilder()
         .putFields(io.keelson.control.xds.NodeRegistration.OUTBOUND_PORT,

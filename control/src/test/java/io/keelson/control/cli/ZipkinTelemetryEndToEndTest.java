@@ -58,8 +58,10 @@ class ZipkinTelemetryEndToEndTest {
           await().atMost(Duration.ofSeconds(30)).until(() -> traced(web, "outbound") && traced(product, "inbound"));
           assertThat(curl(outbound, "/items/traced")).isEqualTo("200");
 
-          await().atMost(Duration.ofSeconds(30)).until(() -> collector.spans.stream()
-              .anyMatch(s -> s.tags().getOrDefault("http.url", "").endsWith("/items/traced") && s.kind().equals("SERVER")));
+          // each sidecar reports its span in its own batch: wait for both
+          await().atMost(Duration.ofSeconds(30)).until(() -> List.of("CLIENT", "SERVER").stream().allMatch(kind ->
+              collector.spans.stream().anyMatch(s -> s.tags().getOrDefault("http.url", "").endsWith("/items/traced")
+                  && s.kind().equals(kind))));
           List<Span> call = collector.spans.stream()
               .filter(s -> s.tags().getOrDefault("http.url", "").endsWith("/items/traced")).toList();
           Span client = call.stream().filter(s -> s.kind().equals("CLIENT")).findFirst()

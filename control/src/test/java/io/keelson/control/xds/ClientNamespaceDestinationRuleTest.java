@@ -84,8 +84,8 @@ class ClientNamespaceDestinationRuleTest {
     assertThat(ruleFor(state, "b")).as("no rule of b: the service's namespace's").isEqualTo("DestinationRule/shop/reviews");
     assertThat(ruleFor(state, "shop")).isEqualTo("DestinationRule/shop/reviews");
     assertThat(ruleFor(state, "default")).isEqualTo("DestinationRule/shop/reviews");
-    assertThat(ruleFor(state, ROOT)).as("the root namespace's own clients take its rule first")
-        .isEqualTo("DestinationRule/istio-system/reviews");
+    assertThat(ruleFor(state, ROOT)).as("istiod: the root's clients take the service's namespace's before the root's"
+        + " exported rules").isEqualTo("DestinationRule/shop/reviews");
     assertThat(ruleFor(state, null)).isEqualTo("DestinationRule/shop/reviews");
     PolicySet withoutShops = state.without(p -> p.meta().key().equals("DestinationRule/shop/reviews"));
     assertThat(ruleFor(withoutShops, "b")).as("then the root's").isEqualTo("DestinationRule/istio-system/reviews");
@@ -107,6 +107,35 @@ class ClientNamespaceDestinationRuleTest {
     assertThat(clusterNames(shared)).contains("reviews.shop|from-shop").doesNotContain("reviews.shop|from-a",
         "reviews.shop|from-root");
     assertThat(cluster(shared, "reviews.shop").getLbPolicy()).isEqualTo(Cluster.LbPolicy.LEAST_REQUEST);
+  }
+
+  @Test
+  void theRootsClientsTakeItsNamespaceLocalRuleFirst() throws Exception {
+    // istiod's rootNamespaceLocal: a root rule exported to "." (or to the root by name, or by meshConfig's
+    // defaultDestinationRuleExportTo) beats the service's namespace's rule for the root's own clients only.
+    PolicySet local = state(MESH.replace("""
+        metadata: { name: reviews, namespace: istio-system }
+        spec:
+        """, """
+        metadata: { name: reviews, namespace: istio-system }
+        spec:
+          exportTo: [ "." ]
+        """));
+    assertThat(ruleFor(local, ROOT)).isEqualTo("DestinationRule/istio-system/reviews");
+    assertThat(ruleFor(local, "b")).isEqualTo("DestinationRule/shop/reviews");
+    assertThat(new DestinationRuleLookup(local, ROOT).ownRulesFor(ROOT)).isTrue();
+    PolicySet byName = state(MESH.replace("""
+        metadata: { name: reviews, namespace: istio-system }
+        spec:
+        """, """
+        metadata: { name: reviews, namespace: istio-system }
+        spec:
+          exportTo: [ istio-system, b ]
+        """));
+    assertThat(ruleFor(byName, ROOT)).isEqualTo("DestinationRule/istio-system/reviews");
+    PolicySet state = state(MESH);
+    assertThat(new DestinationRuleLookup(state, ROOT, List.of(".")).forClient("reviews.shop", ROOT).meta().key())
+        .as("meshConfig defaultDestinationRuleExportTo: [.]").isEqualTo("DestinationRule/istio-system/reviews");
   }
 
   @Test
@@ -132,7 +161,8 @@ class ClientNamespaceDestinationRuleTest {
         .doesNotContain("reviews.shop|from-shop", "reviews.shop|from-a");
     assertThat(clusterNames(t.translate(forShop, List.of()))).contains("reviews.shop|from-shop")
         .doesNotContain("reviews.shop|from-root");
-    PolicySet seenByB = SourceViews.seen(state, java.util.Map.of(), "b", ExportVisibility.Defaults.PUBLIC, ROOT);
+    SourceViews dryRun = SourceViews.of(state, ExportVisibility.Defaults.PUBLIC, ROOT);
+    PolicySet seenByB = dryRun.view(dryRun.signature(java.util.Map.of(), "b"), java.util.Map.of(), "b");
     assertThat(clusterNames(t.translate(seenByB, List.of()))).as("the dry run's stateless view agrees")
         .contains("reviews.shop|from-root").doesNotContain("reviews.shop|from-shop");
   }
@@ -186,6 +216,17 @@ class ClientNamespaceDestinationRuleTest {
       PolicySet before = store.current();
       PolicySet after = before.with(PolicyParser.parse("a.yaml", A_RULE.replace("RANDOM", "ROUND_ROBIN")).policies());
       assertThat(xds.changedFor(before, after)).containsOnlyKeys("a-1", "a-2", "gateway-a");
+      // Its views are memoised per signature: one rule lookup per state and per namespace's export view, not four per
+      // proxy (six proxies here).
+      PolicySet hidden = before.with(PolicyParser.parse("private.yaml", """
+          apiVersion: keelson.io/v1alpha1
+          kind: Service
+          metadata: { name: vault, namespace: shop, annotations: { networking.istio.io/exportTo: "." } }
+          spec: { ports: [ { name: http, port: 80 } ] }
+          """).policies());
+      assertThat(xds.changedFor(before, hidden)).isEmpty();
+      assertThat(xds.dryRunLookups).as("before: the state's; after: it and one per namespace's view (a, b)")
+          .isEqualTo(1 + 3);
 
       // Live: shop's rule deleted, b's proxies fall back to the root namespace's; a's keep their own.
       store.delete("DestinationRule", "shop", "reviews", false);

@@ -167,6 +167,11 @@ class ExportToTranslationTest {
     }
     assertThatThrownBy(() -> MeshConfigFile.parse("mesh-config.yaml", "defaultVirtualServiceExportTo: [ \"~\" ]"))
         .hasMessageContaining("defaultVirtualServiceExportTo").hasMessageContaining("'~'");
+    for (String field : List.of("defaultServiceExportTo", "defaultVirtualServiceExportTo",
+        "defaultDestinationRuleExportTo")) {
+      assertThatThrownBy(() -> MeshConfigFile.parse("mesh-config.yaml", field + ": [ \".\", bookinfo ]"))
+          .hasMessageContaining(field).hasMessageContaining("entry 1 'bookinfo' is a namespace name");
+    }
   }
 
   private static final String EDGE = """

@@ -97,10 +97,23 @@ class NodeHoldReconnectTest {
     }
   }
 
-  /** One raw ADS stream of node {@link #NODE} asking for listeners; counts responses, keeps the error. */
-  private record Stream(ManagedChannel channel, StreamObserver<DiscoveryRequest> requests, AtomicInteger responses,
+  /** One raw ADS stream of a node asking for listeners; counts responses, keeps the error. */
+  record Stream(ManagedChannel channel, StreamObserver<DiscoveryRequest> requests, AtomicInteger responses,
       AtomicReference<Throwable> error) {
+    /** Node {@link #NODE}, a gateway or not. */
     static Stream open(ManagedChannel channel, boolean gateway) {
+      var node = Node.newBuilder().setId(NODE).setCluster("ingress");
+      if (gateway) {
+        node.setMetadata(Struct.newBuilder()
+            .putFields("keelson.io/gateway", Value.newBuilder().setBoolValue(true).build())
+            .putFields("keelson.io/gateway-address", Value.newBuilder().setStringValue("127.0.0.1").build())
+            .putFields("keelson.io/labels", Value.newBuilder().setStructValue(Struct.newBuilder().putFields("istio",
+                Value.newBuilder().setStringValue("ingressgateway").build())).build()));
+      }
+      return open(channel, node.build());
+    }
+
+    static Stream open(ManagedChannel channel, Node node) {
       AtomicInteger responses = new AtomicInteger();
       AtomicReference<Throwable> error = new AtomicReference<>();
       var requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(new StreamObserver<>() {
@@ -117,14 +130,6 @@ class NodeHoldReconnectTest {
         @Override
         public void onCompleted() {}
       });
-      var node = Node.newBuilder().setId(NODE).setCluster("ingress");
-      if (gateway) {
-        node.setMetadata(Struct.newBuilder()
-            .putFields("keelson.io/gateway", Value.newBuilder().setBoolValue(true).build())
-            .putFields("keelson.io/gateway-address", Value.newBuilder().setStringValue("127.0.0.1").build())
-            .putFields("keelson.io/labels", Value.newBuilder().setStructValue(Struct.newBuilder().putFields("istio",
-                Value.newBuilder().setStringValue("ingressgateway").build())).build()));
-      }
       requests.onNext(DiscoveryRequest.newBuilder().setNode(node)
           .setTypeUrl("type.googleapis.com/envoy.config.listener.v3.Listener").build());
       return new Stream(channel, requests, responses, error);

@@ -157,6 +157,13 @@ class PersistentSessionTest {
     assertThatThrownBy(() -> GatewayTranslationTest.store(service("istio.io/persistent-session-header: \"x:y\"")))
         .isInstanceOf(PolicyException.class)
         .hasMessageContaining("metadata.labels[\"istio.io/persistent-session-header\"]");
+    for (String reserved : java.util.List.of("content-length", "transfer-encoding", "Connection", "host", "te", "upgrade",
+        "set-cookie", "proxy-connection")) {
+      assertThatThrownBy(() -> GatewayTranslationTest.store(service("istio.io/persistent-session-header: " + reserved)))
+          .as(reserved).isInstanceOf(PolicyException.class)
+          .hasMessageContaining("metadata.labels[\"istio.io/persistent-session-header\"]: '" + reserved + "' ")
+          .hasMessageContaining("expected a header of its own");
+    }
   }
 
   @Test

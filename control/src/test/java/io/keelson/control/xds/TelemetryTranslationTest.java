@@ -60,7 +60,7 @@ class TelemetryTranslationTest {
           assertThat(tracing(c)).as(l.getName()).isNull();
         }
       }
-      assertThat(r.clusters()).extracting(Cluster::getName).noneMatch(n -> n.startsWith("opentelemetry"));
+      assertThat(r.clusters()).extracting(Cluster::getName).noneMatch(n -> n.startsWith("tracing|opentelemetry|"));
     }
   }
 
@@ -213,9 +213,9 @@ class TelemetryTranslationTest {
       assertThat(out).as("mesh default tracing").isNotNull();
       assertThat(out.getRandomSampling().getValue()).isEqualTo(5.0);
       OpenTelemetryConfig otel = unpack(out.getProvider().getTypedConfig(), OpenTelemetryConfig.class);
-      assertThat(otel.getGrpcService().getEnvoyGrpc().getClusterName()).isEqualTo("opentelemetry|otel");
+      assertThat(otel.getGrpcService().getEnvoyGrpc().getClusterName()).isEqualTo("tracing|opentelemetry|otel");
       assertThat(otel.getServiceName()).isEqualTo("reviews.default");
-      Cluster collector = r.clusters().stream().filter(c -> c.getName().equals("opentelemetry|otel")).findFirst()
+      Cluster collector = r.clusters().stream().filter(c -> c.getName().equals("tracing|opentelemetry|otel")).findFirst()
           .orElseThrow();
       assertThat(collector.getType()).isEqualTo(Cluster.DiscoveryType.STATIC);
       assertThat(collector.getLoadAssignment().getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress()
@@ -244,7 +244,7 @@ class TelemetryTranslationTest {
           assertThat(tracing(c).getRandomSampling().getValue()).as("SERVER keeps the root's 50%").isEqualTo(50.0);
         }
       }
-      assertThat(after.clusters()).extracting(Cluster::getName).contains("opentelemetry|otel");
+      assertThat(after.clusters()).extracting(Cluster::getName).contains("tracing|opentelemetry|otel");
     }
   }
 
@@ -261,7 +261,7 @@ class TelemetryTranslationTest {
       HttpConnectionManager.Tracing out = tracing(outbound.getFilterChains(0));
       assertThat(out.getProvider().getName()).isEqualTo("envoy.tracers.zipkin");
       ZipkinConfig z = unpack(out.getProvider().getTypedConfig(), ZipkinConfig.class);
-      assertThat(z.getCollectorCluster()).isEqualTo("zipkin|zipkin");
+      assertThat(z.getCollectorCluster()).isEqualTo("tracing|zipkin|zipkin");
       assertThat(z.getCollectorEndpoint()).isEqualTo("/api/v2/spans");
       assertThat(z.getCollectorEndpointVersion()).isEqualTo(ZipkinConfig.CollectorEndpointVersion.HTTP_JSON);
       assertThat(z.getTraceId128Bit()).isTrue();
@@ -270,7 +270,7 @@ class TelemetryTranslationTest {
       assertThat(z.getCollectorHostname()).isEqualTo("127.0.0.1");
       assertThat(outbound.getTrafficDirection()).isEqualTo(io.envoyproxy.envoy.config.core.v3.TrafficDirection.OUTBOUND);
       assertThat(inbound.getTrafficDirection()).isEqualTo(io.envoyproxy.envoy.config.core.v3.TrafficDirection.INBOUND);
-      Cluster collector = r.clusters().stream().filter(c -> c.getName().equals("zipkin|zipkin")).findFirst().orElseThrow();
+      Cluster collector = r.clusters().stream().filter(c -> c.getName().equals("tracing|zipkin|zipkin")).findFirst().orElseThrow();
       assertThat(collector.getLoadAssignment().getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress()
           .getSocketAddress().getPortValue()).isEqualTo(9411);
 
@@ -279,7 +279,7 @@ class TelemetryTranslationTest {
       var http = snapshot.listeners().stream().flatMap(l -> l.withChains().stream()).filter(l -> l.http() != null).toList();
       assertThat(http).isNotEmpty().allSatisfy(l -> {
         assertThat(l.http().tracing().zipkin()).as(l.name()).isNotNull();
-        assertThat(l.http().tracing().collectorCluster()).isEqualTo("zipkin|zipkin");
+        assertThat(l.http().tracing().collectorCluster()).isEqualTo("tracing|zipkin|zipkin");
         assertThat(l.http().tracing().egress()).as(l.name()).isEqualTo(!l.name().startsWith(CapturedListeners.VIRTUAL_INBOUND));
       });
       assertThat(http).anyMatch(l -> l.http().tracing().egress()).anyMatch(l -> !l.http().tracing().egress());
@@ -289,6 +289,36 @@ class TelemetryTranslationTest {
       assertThatThrownBy(() -> MeshTelemetry.fromFlags(null, null, null, null, "zipkin:0", null, null))
           .hasMessageContaining("--tracing-zipkin 'zipkin:0'");
     }
+  }
+
+  @Test
+  void theCollectorClusterNeverCollidesWithAServicesSubsetCluster() throws Exception {
+    // A Service named zipkin with a subset named zipkin has the cluster zipkin|zipkin: the collector's is another name.
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("services.yaml", SERVICES + """
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: zipkin }
+        spec: { ports: [ { name: http, port: 9411 } ] }
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: zipkin }
+        spec: { host: zipkin, subsets: [ { name: zipkin, labels: { version: v1 } } ] }
+        """).policies(), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        XdsClient sidecar = client(xds, capturedNode("reviews-1", Map.of("app", "reviews")))) {
+      xds.setTelemetry(MeshTelemetry.fromFlags(null, null, null, null, "127.0.0.1:9411", null, "100"));
+      List<String> names = resources(xds, "reviews-1").clusters().stream().map(Cluster::getName).toList();
+      assertThat(names).contains("zipkin|zipkin", "tracing|zipkin|zipkin").doesNotHaveDuplicates();
+    }
+    assertThatThrownBy(() -> PolicyParser.parse("dr.yaml", """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: { name: zipkin }
+        spec: { host: zipkin, subsets: [ { name: "v1|zipkin", labels: { version: v1 } } ] }
+        """)).hasMessageContaining("subsets[0].name").hasMessageContaining("is not a DNS-1123 label");
   }
 
   @Test
@@ -322,7 +352,7 @@ class TelemetryTranslationTest {
       assertThat(t.getRandomSampling().getValue()).isEqualTo(10.0);
       ZipkinConfig z = unpack(t.getProvider().getTypedConfig(), ZipkinConfig.class);
       assertThat(z.getCollectorHostname()).isEqualTo("zipkin.istio-system.svc.cluster.local");
-      Cluster collector = r.clusters().stream().filter(c -> c.getName().equals("zipkin|zipkin")).findFirst().orElseThrow();
+      Cluster collector = r.clusters().stream().filter(c -> c.getName().equals("tracing|zipkin|zipkin")).findFirst().orElseThrow();
       assertThat(collector.getType()).isEqualTo(Cluster.DiscoveryType.STRICT_DNS);
       assertThat(dataPlane(r).warnings()).isEmpty();
     }
@@ -365,7 +395,7 @@ class TelemetryTranslationTest {
         XdsClient sidecar = client(xds, capturedNode("reviews-1", Map.of("app", "reviews")))) {
       xds.setTelemetry(MeshTelemetry.fromFlags(null, null, null, "otel-collector", "collector", "100"));
       Cluster c = resources(xds, "reviews-1").clusters().stream()
-          .filter(x -> x.getName().equals("opentelemetry|collector")).findFirst().orElseThrow();
+          .filter(x -> x.getName().equals("tracing|opentelemetry|collector")).findFirst().orElseThrow();
       var address = c.getLoadAssignment().getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress().getSocketAddress();
       assertThat(address.getAddress() + ":" + address.getPortValue()).isEqualTo("127.0.0.9:14317");
       List<Listener> listeners = resources(xds, "reviews-1").listeners();
@@ -378,7 +408,7 @@ class TelemetryTranslationTest {
           spec: { service: otel-collector, address: 127.0.0.10, port: 14317 }
           """).policies(), false);
       await().atMost(Duration.ofSeconds(10)).until(() -> resources(xds, "reviews-1").clusters().stream()
-          .filter(x -> x.getName().equals("opentelemetry|collector"))
+          .filter(x -> x.getName().equals("tracing|opentelemetry|collector"))
           .anyMatch(x -> x.getLoadAssignment().getEndpoints(0).getLbEndpointsCount() == 2));
       assertThat(resources(xds, "reviews-1").listeners()).isSameAs(listeners);
     }
@@ -404,12 +434,12 @@ class TelemetryTranslationTest {
         });
         if (l.http() != null) {
           assertThat(l.http().tracing()).as(l.name()).isNotNull();
-          assertThat(l.http().tracing().collectorCluster()).isEqualTo("opentelemetry|otel");
+          assertThat(l.http().tracing().collectorCluster()).isEqualTo("tracing|opentelemetry|otel");
           assertThat(l.http().tracing().samplingPercent()).isEqualTo(100.0);
         }
       });
       assertThat(all).anyMatch(l -> l.tcpProxy() != null).anyMatch(l -> l.http() != null);
-      assertThat(snapshot.cluster("opentelemetry|otel").endpoints()).hasSize(1);
+      assertThat(snapshot.cluster("tracing|opentelemetry|otel").endpoints()).hasSize(1);
     }
   }
 
@@ -570,7 +600,7 @@ class TelemetryTranslationTest {
             .isEqualTo("edge-1.default");
         assertThat(listener(r, "0.0.0.0_5432").getFilterChainsList()).allSatisfy(c ->
             assertThat(accessLogs(c)).as("the gateway's TCP server's tcp_proxy").hasSize(1));
-        assertThat(r.clusters()).extracting(Cluster::getName).anyMatch(n -> n.startsWith("opentelemetry"));
+        assertThat(r.clusters()).extracting(Cluster::getName).anyMatch(n -> n.startsWith("tracing|opentelemetry|"));
       });
       // CLIENT entries of a Telemetry selecting the gateway's labels turn its log and spans off; a dry run names it.
       var quiet = PolicyParser.parse("t.yaml", """
@@ -591,7 +621,7 @@ class TelemetryTranslationTest {
         assertThat(logged(r, "0.0.0.0_8080")).isFalse();
         assertThat(logged(r, "0.0.0.0_5432")).isFalse();
         assertThat(tracing(listener(r, "0.0.0.0_8080").getFilterChains(0))).isNull();
-        assertThat(r.clusters()).extracting(Cluster::getName).noneMatch(n -> n.startsWith("opentelemetry"));
+        assertThat(r.clusters()).extracting(Cluster::getName).noneMatch(n -> n.startsWith("tracing|opentelemetry|"));
       });
     }
   }
@@ -693,7 +723,7 @@ class TelemetryTranslationTest {
           io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.StaticResources.getDefaultInstance(), List.of(), Map.of(),
           List.of(collector), Map.of());
       assertThat(snapshot.warnings()).as(c.flag()).isEmpty();
-      assertThat(snapshot.clusters()).as(c.flag()).containsKey("opentelemetry|otel");
+      assertThat(snapshot.clusters()).as(c.flag()).containsKey("tracing|opentelemetry|otel");
     }
   }
 

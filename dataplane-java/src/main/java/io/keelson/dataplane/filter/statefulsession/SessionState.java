@@ -42,6 +42,28 @@ public sealed interface SessionState {
 
   /** HeaderBasedSessionState: the request header {@code name}, and the response header of that name set. */
   record Header(String name) implements SessionState {
+    /**
+     * Why {@code name} cannot carry a session (null: it can): a hop-by-hop field (it never crosses the proxy), the
+     * message framing ({@code content-length}), {@code host}, {@code set-cookie} (a response header the session would
+     * overwrite) or a pseudo-header. The control plane's label and the data plane's config refuse the same names.
+     */
+    public static String reservedProblem(String name) {
+      String lower = name.toLowerCase(java.util.Locale.ROOT);
+      if (lower.startsWith(":")) {
+        return "is a pseudo-header";
+      }
+      if (io.keelson.dataplane.edge.HopByHopHeaders.isHopByHop(lower)) {
+        return "is a hop-by-hop header (it never crosses the proxy)";
+      }
+      return switch (lower) {
+        case "content-length" -> "frames the message body";
+        case "host" -> "is the request's authority";
+        case "set-cookie" -> "is the cookie response header";
+        default -> null;
+      };
+    }
+
+
     @Override
     public String requestValue(RequestHead head) {
       return head.header(name);

@@ -79,6 +79,12 @@ public final class StatefulSessionFilterFactory implements HttpFilterFactory {
           errors.error(path + ".typed_config.name", "\"" + name + "\" is not a header name");
           return null;
         }
+        String reserved = SessionState.Header.reservedProblem(name);
+        if (reserved != null) {
+          errors.error(path + ".typed_config.name", "\"" + name + "\" " + reserved + "; expected a header of its own"
+              + " such as x-session-host");
+          return null;
+        }
         return new SessionState.Header(name.toLowerCase(java.util.Locale.ROOT));
       }
     } catch (InvalidProtocolBufferException e) {

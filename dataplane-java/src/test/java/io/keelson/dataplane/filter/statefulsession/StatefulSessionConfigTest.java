@@ -47,6 +47,18 @@ class StatefulSessionConfigTest {
             name: "x:y"
         """), "c.yaml")).isInstanceOf(ConfigException.class)
         .hasMessageContaining("session_state.typed_config.name: \"x:y\" is not a header name");
+    for (String reserved : java.util.List.of("content-length", "Transfer-Encoding", "connection", "host", "te", "upgrade",
+        "set-cookie", "keep-alive")) {
+      assertThatThrownBy(() -> BootstrapLoader.fromYaml(withFilter("""
+          session_state:
+            name: envoy.http.stateful_session.header
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.http.stateful_session.header.v3.HeaderBasedSessionState
+              name: "%s"
+          """.formatted(reserved)), "c.yaml")).as(reserved).isInstanceOf(ConfigException.class)
+          .hasMessageContaining("session_state.typed_config.name: \"" + reserved + "\" ")
+          .hasMessageContaining("expected a header of its own");
+    }
   }
 
   @Test
