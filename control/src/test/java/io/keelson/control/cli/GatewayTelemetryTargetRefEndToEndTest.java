@@ -55,7 +55,7 @@ class GatewayTelemetryTargetRefEndToEndTest {
         Files.writeString(root, cli("ca-root", "--server", server).out());
 
         try (SampleService app = new SampleService("product", "v1").start("127.0.0.1", 0);
-            Sidecar product = proxy(server, securePort, root, "shop", "product", new SidecarBootstrap("127.0.0.1",
+            Sidecar product = proxy(server, securePort, root, "default", "product", new SidecarBootstrap("127.0.0.1",
                 securePort, "product-service", Map.of("app", "product"), app.port(), 0, 0, "127.0.0.1", 0));
             Sidecar publicGw = gateway(server, securePort, root, "public");
             Sidecar internalGw = gateway(server, securePort, root, "internal")) {
