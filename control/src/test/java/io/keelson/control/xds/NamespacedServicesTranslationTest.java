@@ -137,7 +137,10 @@ class NamespacedServicesTranslationTest {
     MeshResources shop = ClientNamespaceNames.apply(shared, state, "shop");
     MeshResources bookinfo = ClientNamespaceNames.apply(shared, state, "bookinfo");
     assertThat(ClientNamespaceNames.apply(shared, state, "default")).isSameAs(shared);
-    assertThat(ClientNamespaceNames.apply(shared, state, "payments")).as("no Service there").isSameAs(shared);
+    MeshResources payments = ClientNamespaceNames.apply(shared, state, "payments");
+    assertThat(tableNames(payments)).as("no reviews in payments: the short name is nobody's (Kubernetes' search path)")
+        .doesNotContain("reviews").contains("reviews.default", "reviews.default.svc.cluster.local", "reviews.shop");
+    assertThat(tableNames(shared)).contains("reviews");
     assertThat(tableIp(shop, "reviews")).isEqualTo(vips.get("reviews.shop"));
     assertThat(tableIp(bookinfo, "reviews")).isEqualTo(vips.get("reviews.bookinfo"));
     assertThat(tableIp(shared, "reviews")).isEqualTo(vips.get("reviews"));
@@ -167,8 +170,42 @@ class NamespacedServicesTranslationTest {
         "bookinfo");
     assertThat(host(plain.routes().getFirst(), "reviews.bookinfo").getDomainsList()).contains("reviews",
         "reviews:9080", "reviews.bookinfo");
-    assertThat(host(plain.routes().getFirst(), "reviews").getDomainsList()).containsExactly("reviews.default",
-        "reviews.default:9080");
+    assertThat(host(plain.routes().getFirst(), "reviews").getDomainsList()).containsExactlyInAnyOrder(
+        "reviews.default", "reviews.default:9080", "reviews.default.svc", "reviews.default.svc:9080",
+        "reviews.default.svc.cluster.local", "reviews.default.svc.cluster.local:9080");
+  }
+
+  private static List<String> tableNames(MeshResources r) {
+    return List.copyOf(r.listeners().getFirst().getMetadata().getFilterMetadataOrThrow(MeshNames.METADATA_KEY)
+        .getFieldsOrThrow("table").getStructValue().getFieldsMap().keySet());
+  }
+
+  private static List<String> domains(MeshResources r) {
+    return r.routes().stream().flatMap(rc -> rc.getVirtualHostsList().stream())
+        .flatMap(vh -> vh.getDomainsList().stream()).toList();
+  }
+
+  /**
+   * istiod's domains for a registry Service on a plain sidecar's outbound routes: {@code NAME.NS.svc.cluster.local},
+   * {@code NAME.NS.svc}, {@code NAME.NS} (and {@code NAME} in its own namespace), each also with {@code :port}; a
+   * short name that no Service of the client's namespace has is no domain there, not namespace default's.
+   */
+  @Test
+  void aPlainSidecarRoutesFullyQualifiedNamesAndOnlyItsOwnNamespacesShortNames() throws Exception {
+    PolicySet state = state(MESH);
+    MeshResources shared = new MeshTranslator(15001, false).translate(state, List.of());
+    VirtualHost shop = host(shared.routes().getFirst(), "reviews.shop");
+    assertThat(shop.getDomainsList()).containsExactlyInAnyOrder("reviews.shop", "reviews.shop:9080",
+        "reviews.shop.svc", "reviews.shop.svc:9080", "reviews.shop.svc.cluster.local",
+        "reviews.shop.svc.cluster.local:9080");
+    assertThat(host(shared.routes().getFirst(), "reviews").getDomainsList()).containsExactlyInAnyOrder("reviews",
+        "reviews:9080", "reviews.default", "reviews.default:9080", "reviews.default.svc", "reviews.default.svc:9080",
+        "reviews.default.svc.cluster.local", "reviews.default.svc.cluster.local:9080");
+    assertThat(ClientNamespaceNames.apply(shared, state, "default")).isSameAs(shared);
+    MeshResources payments = ClientNamespaceNames.apply(shared, state, "payments");
+    assertThat(domains(payments)).doesNotContain("reviews", "reviews:9080").doesNotHaveDuplicates()
+        .contains("reviews.default", "reviews.default.svc.cluster.local:9080", "reviews.shop.svc");
+    assertThat(domains(ClientNamespaceNames.apply(shared, state, "shop"))).doesNotHaveDuplicates();
   }
 
   @Test
@@ -178,7 +215,11 @@ class NamespacedServicesTranslationTest {
     MeshResources shop = ClientNamespaceNames.apply(shared, state, "shop");
     List<String> names = shop.listeners().stream().map(io.envoyproxy.envoy.config.listener.v3.Listener::getName)
         .toList();
-    assertThat(names).doesNotHaveDuplicates().contains("reviews", "reviews.shop", "reviews.bookinfo");
+    assertThat(names).doesNotHaveDuplicates().contains("reviews", "reviews.shop", "reviews.bookinfo",
+        "reviews.default");
+    assertThat(ClientNamespaceNames.apply(shared, state, "payments").listeners())
+        .extracting(io.envoyproxy.envoy.config.listener.v3.Listener::getName)
+        .as("xds:///reviews from payments: no such service").doesNotContain("reviews").contains("reviews.default");
     var reviews = shop.listeners().stream().filter(l -> l.getName().equals("reviews")).findFirst().orElseThrow();
     assertThat(reviews.getApiListener()).isEqualTo(shop.listeners().stream()
         .filter(l -> l.getName().equals("reviews.shop")).findFirst().orElseThrow().getApiListener());
