@@ -2,12 +2,14 @@ package io.keelson.control.xds;
 
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.keelson.control.policy.Policy;
 import io.keelson.control.store.PolicySet;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -21,10 +23,10 @@ import java.util.TreeSet;
  * {@code shop}, {@code reviews} (and {@code reviews:PORT}) is {@code reviews.shop.svc.cluster.local}, never another
  * namespace's service. The shared translations give short names to the services of namespace default (what a sidecar
  * of namespace default sees); for a sidecar of any other namespace this takes them away, in the name table (captured
- * sidecars' DNS proxy), in the outbound virtual hosts' domains and in a proxyless gRPC client's API listeners, where
- * namespace default's service keeps its {@code NAME.default} names (an API listener {@code NAME.default} for
- * {@code xds:///NAME.default}), and gives each short name of a Service of the sidecar's namespace to that service.
- * Stateless.
+ * sidecars' DNS proxy), in the outbound virtual hosts' domains, in captured sidecars' TLS chains by SNI and in a
+ * proxyless gRPC client's API listeners, where namespace default's service keeps its {@code NAME.default} names (an
+ * API listener {@code NAME.default} for {@code xds:///NAME.default}), and gives each short name of a Service of the
+ * sidecar's namespace to that service. Stateless.
  */
 final class ClientNamespaceNames {
   private ClientNamespaceNames() {}
@@ -47,7 +49,8 @@ final class ClientNamespaceNames {
       return r;
     }
     List<Listener> listeners = withShortApiListeners(r.listeners().stream()
-        .map(l -> withTable(l, keyOfShort, defaults)).toList(), keyOfShort, defaults);
+        .map(l -> withServerNames(withTable(l, keyOfShort, defaults), keyOfShort, defaults)).toList(), keyOfShort,
+        defaults);
     List<RouteConfiguration> routes = r.routes().stream().map(rc -> withDomains(rc, keyOfShort, defaults)).toList();
     return r.withListenersAndRoutes(listeners, routes);
   }
@@ -95,6 +98,36 @@ final class ClientNamespaceNames {
     Struct withShort = meta.toBuilder().putFields("table", Value.newBuilder().setStructValue(t).build()).build();
     return l.toBuilder().setMetadata(l.getMetadata().toBuilder().putFilterMetadata(MeshNames.METADATA_KEY, withShort))
         .build();
+  }
+
+  /**
+   * A captured sidecar's TLS chains by SNI (a TLS service's names): namespace default's short name matches no chain
+   * (its chain keeps {@code NAME.default} and the longer names), the client namespace's service's chain also takes its
+   * short name where no other chain of the listener has it.
+   */
+  private static Listener withServerNames(Listener l, Map<String, String> keyOfShort, Set<String> defaults) {
+    Set<String> served = new HashSet<>();
+    l.getFilterChainsList().forEach(c -> served.addAll(c.getFilterChainMatch().getServerNamesList()));
+    if (served.isEmpty()) {
+      return l;
+    }
+    served.removeAll(defaults);
+    Listener.Builder b = l.toBuilder();
+    for (int i = 0; i < b.getFilterChainsCount(); i++) {
+      FilterChain c = b.getFilterChains(i);
+      List<String> names = c.getFilterChainMatch().getServerNamesList();
+      List<String> kept = new ArrayList<>(names.stream().filter(n -> !defaults.contains(n)).toList());
+      keyOfShort.forEach((name, key) -> {
+        if (names.contains(key) && served.add(name)) {
+          kept.add(name);
+        }
+      });
+      if (!kept.equals(names) && !kept.isEmpty()) {
+        b.setFilterChains(i, c.toBuilder().setFilterChainMatch(c.getFilterChainMatch().toBuilder().clearServerNames()
+            .addAllServerNames(kept)));
+      }
+    }
+    return b.build();
   }
 
   private static RouteConfiguration withDomains(RouteConfiguration rc, Map<String, String> keyOfShort,
