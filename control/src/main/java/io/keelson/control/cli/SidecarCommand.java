@@ -47,9 +47,10 @@ final class SidecarCommand {
         --address IP          with --capture iptables: the workload's (pod's) IPv4 address; it is registered
                               at IP:--app-port, where callers' traffic is captured to --inbound-port
         --dns-capture         with --capture iptables: run the DNS proxy (Istio's DNS proxying) on
-                              127.0.0.1:--dns-port, UDP and TCP: the mesh's service names (NAME,
-                              NAME.default, NAME.default.svc, NAME.default.svc.cluster.local) resolve to
-                              their VIPs, other names go to the upstream resolver; pair it with
+                              127.0.0.1:--dns-port, UDP and TCP: the mesh's service names (NAME.NS,
+                              NAME.NS.svc, NAME.NS.svc.cluster.local, and NAME for a Service of the
+                              sidecar's own namespace) resolve to their VIPs, other names go to the
+                              upstream resolver; pair it with
                               'bin/keelson iptables --redirect-dns'
         --dns-port N          the DNS proxy's port (default 15053)
         --dns-upstream IP[:P] the resolver for other names (default: the nameservers of /etc/resolv.conf,

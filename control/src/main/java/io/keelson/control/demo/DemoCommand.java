@@ -42,6 +42,8 @@ public final class DemoCommand {
       """;
   static final int[][] STEPS = {{90, 10}, {50, 50}, {0, 100}};
   private static final Duration APPLIED_WITHIN = Duration.ofSeconds(10);
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(2)).build();
 
   private DemoCommand() {}
 
@@ -57,14 +59,17 @@ public final class DemoCommand {
       System.out.print(HELP);
       return 0;
     }
-    try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, o.port));
-        SampleService app1 = new SampleService("product", "v1").start("127.0.0.1", 0);
-        SampleService app2 = new SampleService("product", "v2").start("127.0.0.1", 0);
-        Sidecar v1 = sidecar(cp, "product-service", "v1", app1.port(), 0, "127.0.0.1", 0);
-        Sidecar v2 = sidecar(cp, "product-service", "v2", app2.port(), 0, "127.0.0.1", 0);
-        // The client's "app" is this demo; its inbound side points at v1's app only so it is well-formed.
-        Sidecar client = sidecar(cp, "frontend", null, app1.port(), o.port, o.adminHost, o.adminPort)) {
-      return demo(o, cp, app1, app2, v1, v2, client);
+    try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, o.port))) {
+      // The Services first, as an operator applies them: each sidecar then registers to an existing Service.
+      apply(HTTP, "http://127.0.0.1:" + cp.api.port(), STEPS[0][0], STEPS[0][1]);
+      try (SampleService app1 = new SampleService("product", "v1").start("127.0.0.1", 0);
+          SampleService app2 = new SampleService("product", "v2").start("127.0.0.1", 0);
+          Sidecar v1 = sidecar(cp, "product-service", "v1", app1.port(), 0, "127.0.0.1", 0);
+          Sidecar v2 = sidecar(cp, "product-service", "v2", app2.port(), 0, "127.0.0.1", 0);
+          // The client's "app" is this demo; its inbound side points at v1's app only so it is well-formed.
+          Sidecar client = sidecar(cp, "frontend", null, app1.port(), o.port, o.adminHost, o.adminPort)) {
+        return demo(o, cp, app1, app2, v1, v2, client);
+      }
     } catch (IllegalStateException e) {
       System.err.println("keelson demo: " + e.getMessage() + " (choose others with --port / --admin)");
       return 1;
@@ -97,13 +102,12 @@ public final class DemoCommand {
     System.out.printf("  client sidecar   %s: outbound 127.0.0.1:%d (Host: product-service), admin http://127.0.0.1:%d/%n%n",
         client.nodeId(), outbound, client.server().adminAddress().getPort());
 
-    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
     Background load = new Background(client);
     Thread loader = null;
     boolean ok = true;
     try {
       for (int[] step : STEPS) {
-        apply(http, api, step[0], step[1]);
+        apply(HTTP, api, step[0], step[1]);
         if (!awaitApplied(cp, client)) {
           System.out.println("  the client sidecar did not take the change within " + APPLIED_WITHIN.toSeconds() + " s");
           return 1;

@@ -1,11 +1,14 @@
 package io.keelson.control.store;
 
+import io.keelson.control.policy.ExportTo;
 import io.keelson.control.policy.Policy;
 import io.keelson.control.policy.PolicyError;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Istio's VirtualService delegation, as istiod's {@code mergeHTTPRoutes}: a root's http rule with {@code delegate}
@@ -17,6 +20,8 @@ import java.util.Map;
  * child sets none (istiod's {@code mergeHTTPRoute}). Stateless.
  */
 public final class Delegation {
+  private static final Logger LOG = LoggerFactory.getLogger(Delegation.class);
+
   private Delegation() {}
 
   /** {@code r}'s rules as proxies get them: each delegating rule replaced by its delegate's rules, merged. */
@@ -42,6 +47,34 @@ public final class Delegation {
       }
     }
     return out;
+  }
+
+  /**
+   * {@code state} with each root's delegating rules whose delegate is not exported to the root's namespace left out, as
+   * istiod's {@code mergeVirtualServicesIfNeeded} (a delegate's {@code exportTo}, else {@code defaults}: meshConfig's
+   * {@code defaultVirtualServiceExportTo}, must hold {@code *} or the root's namespace); {@code state} itself when every
+   * delegate is exported to its roots.
+   */
+  public static PolicySet withExportedDelegates(PolicySet state, List<String> defaults) {
+    List<Policy> narrowed = new ArrayList<>();
+    for (Policy.Routes root : state.ofType(Policy.Routes.class)) {
+      if (!root.kind().equals("VirtualService")) {
+        continue;
+      }
+      String namespace = root.meta().effectiveNamespace();
+      List<Policy.Rule> kept = root.rules().stream().filter(rule -> {
+        Policy.Routes child = rule.delegate() == null ? null : child(state, rule.delegate());
+        return child == null || ExportTo.visible(child.meta().exportTo(), defaults, child.meta().effectiveNamespace(),
+            namespace);
+      }).toList();
+      if (kept.size() < root.rules().size()) {
+        LOG.warn("{}: a delegate VirtualService it names is not exported to namespace {}; its rule serves nothing"
+            + " (export the delegate there: spec.exportTo)", root.meta().key(), namespace);
+        narrowed.add(new Policy.Routes(root.meta(), root.services(), root.hostnames(), kept, root.streams(),
+            root.gateways()));
+      }
+    }
+    return narrowed.isEmpty() ? state : state.with(narrowed);
   }
 
   /** Problems of {@code r} as a root (its delegates) and as a delegate (the roots that name it) under {@code state}. */

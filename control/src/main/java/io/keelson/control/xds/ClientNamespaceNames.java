@@ -2,56 +2,76 @@ package io.keelson.control.xds;
 
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.keelson.control.policy.Policy;
 import io.keelson.control.store.PolicySet;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
- * Kubernetes' DNS search path for a sidecar's app: in namespace {@code shop}, {@code reviews} (and
- * {@code reviews:PORT}) is {@code reviews.shop}. The shared translations give short names to the services of namespace
- * default only (what every sidecar saw before Services were namespaced); for a sidecar of a namespace that has
- * registry Services this moves each of its services' short name to it, in the name table (captured sidecars' DNS
- * proxy), in the outbound virtual hosts' domains and in a proxyless gRPC client's API listeners, where the service
- * of namespace default of that name keeps its {@code NAME.default} domains. A short name no Service of the sidecar's namespace has still names namespace
- * default's service (Keelson's one namespace before; Kubernetes would not resolve it). Stateless.
+ * Kubernetes' DNS search path for a sidecar's app, as istiod's {@code ResolveShortnameToFQDN}: in namespace
+ * {@code shop}, {@code reviews} (and {@code reviews:PORT}) is {@code reviews.shop.svc.cluster.local}, never another
+ * namespace's service. The shared translations give short names to the services of namespace default (what a sidecar
+ * of namespace default sees); for a sidecar of any other namespace this takes them away, in the name table (captured
+ * sidecars' DNS proxy), in the outbound virtual hosts' domains, in captured sidecars' TLS chains by SNI and in a
+ * proxyless gRPC client's API listeners, where namespace default's service keeps its {@code NAME.default} names (an
+ * API listener {@code NAME.default} for {@code xds:///NAME.default}), and gives each short name of a Service of the
+ * sidecar's namespace to that service. Stateless.
  */
 final class ClientNamespaceNames {
   private ClientNamespaceNames() {}
 
-  /** {@code r} as a sidecar of {@code namespace} gets it: {@code r} itself where no Service of it is registered. */
+  /** {@code r} as a sidecar of {@code namespace} gets it: {@code r} itself for namespace default. */
   static MeshResources apply(MeshResources r, PolicySet state, String namespace) {
-    Map<String, String> keyOfShort = new TreeMap<>();
-    if (!namespace.equals(MeshNames.NAMESPACE)) {
-      for (Policy.Service s : state.ofType(Policy.Service.class)) {
-        if (s.serviceNamespace().equals(namespace)) {
-          keyOfShort.put(s.meta().name(), s.name());
-        }
-      }
-    }
-    if (keyOfShort.isEmpty()) {
+    if (namespace.equals(MeshNames.NAMESPACE)) {
       return r;
     }
-    List<Listener> listeners = withShortApiListeners(r.listeners().stream().map(l -> withTable(l, keyOfShort))
-        .toList(), keyOfShort);
-    List<RouteConfiguration> routes = r.routes().stream().map(rc -> withDomains(rc, keyOfShort)).toList();
+    Map<String, String> keyOfShort = new TreeMap<>();
+    Set<String> defaults = new TreeSet<>(); // namespace default's short names: NAME.default here
+    for (Policy.Service s : state.ofType(Policy.Service.class)) {
+      if (s.serviceNamespace().equals(namespace)) {
+        keyOfShort.put(s.meta().name(), s.name());
+      } else if (s.serviceNamespace().equals(MeshNames.NAMESPACE)) {
+        defaults.add(s.name());
+      }
+    }
+    if (keyOfShort.isEmpty() && defaults.isEmpty()) {
+      return r;
+    }
+    List<Listener> listeners = withShortApiListeners(r.listeners().stream()
+        .map(l -> withServerNames(withTable(l, keyOfShort, defaults), keyOfShort, defaults)).toList(), keyOfShort,
+        defaults);
+    List<RouteConfiguration> routes = r.routes().stream().map(rc -> withDomains(rc, keyOfShort, defaults)).toList();
     return r.withListenersAndRoutes(listeners, routes);
   }
 
   /**
    * A proxyless gRPC client dials {@code xds:///reviews}: the API listener named {@code reviews} is then its namespace's
-   * service's (a copy of {@code reviews.shop}'s under the short name, in place of namespace default's).
+   * service's (a copy of {@code reviews.shop}'s under the short name), or none; namespace default's is
+   * {@code reviews.default} (its virtual host has that domain).
    */
-  private static List<Listener> withShortApiListeners(List<Listener> listeners, Map<String, String> keyOfShort) {
-    Map<String, Listener> byName = new java.util.LinkedHashMap<>();
+  private static List<Listener> withShortApiListeners(List<Listener> listeners, Map<String, String> keyOfShort,
+      Set<String> defaults) {
+    Map<String, Listener> byName = new LinkedHashMap<>();
     listeners.forEach(l -> byName.put(l.getName(), l));
+    for (String key : defaults) {
+      Listener api = byName.get(key);
+      if (api != null && api.hasApiListener()) {
+        byName.remove(key);
+        String qualified = key + "." + MeshNames.NAMESPACE;
+        byName.put(qualified, api.toBuilder().setName(qualified).build());
+      }
+    }
     keyOfShort.forEach((name, key) -> {
       Listener api = byName.get(key);
       if (api != null && api.hasApiListener()) {
@@ -61,13 +81,14 @@ final class ClientNamespaceNames {
     return List.copyOf(byName.values());
   }
 
-  private static Listener withTable(Listener l, Map<String, String> keyOfShort) {
+  private static Listener withTable(Listener l, Map<String, String> keyOfShort, Set<String> defaults) {
     Struct meta = l.getMetadata().getFilterMetadataMap().get(MeshNames.METADATA_KEY);
     if (meta == null) {
       return l;
     }
     Struct table = meta.getFieldsOrThrow("table").getStructValue();
     Struct.Builder t = table.toBuilder();
+    defaults.forEach(t::removeFields); // NAME.default and its longer names stay
     keyOfShort.forEach((name, key) -> {
       Value entry = table.getFieldsMap().get(key);
       if (entry != null) {
@@ -79,7 +100,38 @@ final class ClientNamespaceNames {
         .build();
   }
 
-  private static RouteConfiguration withDomains(RouteConfiguration rc, Map<String, String> keyOfShort) {
+  /**
+   * A captured sidecar's TLS chains by SNI (a TLS service's names): namespace default's short name matches no chain
+   * (its chain keeps {@code NAME.default} and the longer names), the client namespace's service's chain also takes its
+   * short name where no other chain of the listener has it.
+   */
+  private static Listener withServerNames(Listener l, Map<String, String> keyOfShort, Set<String> defaults) {
+    Set<String> served = new HashSet<>();
+    l.getFilterChainsList().forEach(c -> served.addAll(c.getFilterChainMatch().getServerNamesList()));
+    if (served.isEmpty()) {
+      return l;
+    }
+    served.removeAll(defaults);
+    Listener.Builder b = l.toBuilder();
+    for (int i = 0; i < b.getFilterChainsCount(); i++) {
+      FilterChain c = b.getFilterChains(i);
+      List<String> names = c.getFilterChainMatch().getServerNamesList();
+      List<String> kept = new ArrayList<>(names.stream().filter(n -> !defaults.contains(n)).toList());
+      keyOfShort.forEach((name, key) -> {
+        if (names.contains(key) && served.add(name)) {
+          kept.add(name);
+        }
+      });
+      if (!kept.equals(names) && !kept.isEmpty()) {
+        b.setFilterChains(i, c.toBuilder().setFilterChainMatch(c.getFilterChainMatch().toBuilder().clearServerNames()
+            .addAllServerNames(kept)));
+      }
+    }
+    return b.build();
+  }
+
+  private static RouteConfiguration withDomains(RouteConfiguration rc, Map<String, String> keyOfShort,
+      Set<String> defaults) {
     Map<String, String> shortOfKey = new TreeMap<>();
     keyOfShort.forEach((name, key) -> shortOfKey.put(key, name));
     RouteConfiguration.Builder b = rc.toBuilder();
@@ -90,7 +142,7 @@ final class ClientNamespaceNames {
         int colon = d.startsWith("[") ? -1 : d.indexOf(':');
         String host = colon < 0 ? d : d.substring(0, colon);
         String port = colon < 0 ? "" : d.substring(colon);
-        if (keyOfShort.containsKey(host)) {
+        if (defaults.contains(host)) {
           domains.add(host + "." + MeshNames.NAMESPACE + port); // namespace default's, by its qualified name
           continue;
         }

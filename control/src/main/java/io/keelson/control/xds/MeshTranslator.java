@@ -602,8 +602,9 @@ public final class MeshTranslator {
   /**
    * {@code svc}'s virtual hosts on the shared outbound listener: one ({@link #virtualHost}) for all of {@code ports}, or,
    * when a rule's match names a {@code port} and there are several, one per port (each with only the matches of its
-   * port): {@code name:port}, and the name alone and the routes' hostnames with the first port (where a Host without a
-   * port goes, as to a backend of port 0). With one port, matches naming another port are left out.
+   * port): each of its names with {@code :port}, and the names alone and the routes' hostnames with the first port
+   * (where a Host without a port goes, as to a backend of port 0). With one port, matches naming another port are left
+   * out.
    */
   private List<VirtualHost> virtualHosts(PolicySet state, Policy.Service svc, List<Integer> ports, ClusterNames names) {
     boolean byPort = ports.size() > 1 && routesOf(state, svc.name()).stream()
@@ -618,21 +619,25 @@ public final class MeshTranslator {
       int port = ports.get(i);
       VirtualHost vh = virtualHost(state, svc, List.of(port), names, port);
       out.add(i == 0 ? vh : vh.toBuilder().setName(svc.name() + ":" + port).clearDomains()
-          .addDomains(svc.name() + ":" + port).build());
+          .addAllDomains(MeshNames.names(svc).stream().map(n -> n + ":" + port).toList()).build());
     }
     return out;
   }
 
   /**
-   * {@code svc}'s virtual host: domains its name, {@code name:port} for each of {@code ports}, its routes' hostnames;
+   * {@code svc}'s virtual host: domains its {@link MeshNames#names} ({@code reviews.shop}, ...,
+   * {@code reviews.shop.svc.cluster.local}), each also with {@code :port} for each of {@code ports}, its routes' hostnames;
    * {@code port}: the one port its routes are for (matches naming another port are left out), or null.
    */
   private VirtualHost virtualHost(PolicySet state, Policy.Service svc, List<Integer> ports, ClusterNames names,
       Integer port) {
-    VirtualHost.Builder vh = VirtualHost.newBuilder().setName(svc.name()).addDomains(svc.name())
+    VirtualHost.Builder vh = VirtualHost.newBuilder().setName(svc.name())
         .setIncludeRequestAttemptCount(true); // as istiod: every try tells the app its number (x-envoy-attempt-count)
-    for (int p : ports) {
-      vh.addDomains(svc.name() + ":" + p);
+    for (String name : MeshNames.names(svc)) { // as istiod: NAME.NS.svc.cluster.local, NAME.NS.svc, NAME.NS (NAME)
+      vh.addDomains(name);
+      for (int p : ports) {
+        vh.addDomains(name + ":" + p);
+      }
     }
     List<Policy.Routes> attached = routesOf(state, svc.name());
     for (Policy.Routes r : attached) {

@@ -1,6 +1,7 @@
 package io.keelson.control.xds;
 
 import io.keelson.control.policy.Policy;
+import io.keelson.control.store.Delegation;
 import io.keelson.control.store.PolicySet;
 import java.util.HashMap;
 import java.util.Map;
@@ -30,12 +31,14 @@ final class SourceViews {
   private int lookups; // DestinationRuleLookups built for the current state
 
   /**
-   * A new state (with every namespace's DestinationRules): forget the views and translations of the previous one.
+   * A new state (with every namespace's DestinationRules): forget the views and translations of the previous one. A
+   * root VirtualService keeps only its delegates exported to its namespace ({@link Delegation#withExportedDelegates}).
    * Returns the state proxies of the empty signature see: one DestinationRule per host, by the shared lookup.
    */
-  PolicySet changed(PolicySet state, String rootNamespace) {
-    this.state = state;
-    this.root = rootNamespace;
+  PolicySet changed(PolicySet current, String rootNamespace) {
+    // A delegate not exported to its root's namespace is no part of the root, for every proxy (istiod merges first).
+    state = Delegation.withExportedDelegates(current, exports.virtualServices());
+    root = rootNamespace;
     views.clear();
     translations.clear();
     exportSignatures.clear();

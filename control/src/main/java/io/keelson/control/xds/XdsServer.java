@@ -1259,6 +1259,16 @@ public final class XdsServer implements AutoCloseable {
   }
 
   /**
+   * How loud a sidecar registering to a Service its namespace {@code namespace} has not is: WARN when the namespace has
+   * other Services (a misspelt {@code --service}, or one left out of the applied set), INFO when it has none yet (the
+   * sidecars of a namespace that start before its Services are applied, as in a fresh mesh).
+   */
+  static org.slf4j.event.Level unregisteredServiceLevel(PolicySet state, String namespace) {
+    return state.ofType(Policy.Service.class).stream().anyMatch(s -> s.serviceNamespace().equals(namespace))
+        ? org.slf4j.event.Level.WARN : org.slf4j.event.Level.INFO;
+  }
+
+  /**
    * Workload {@code w} of a node of {@code namespace} (null: default): an endpoint of its own namespace's Service of
    * its service's name only, as a pod is only ever an endpoint of its namespace's Services (never of namespace default's
    * of that name). Without such a Service it registers serving nothing (it still calls the mesh, as a pod without a
@@ -1270,9 +1280,9 @@ public final class XdsServer implements AutoCloseable {
         : namespace;
     String key = io.keelson.control.policy.ServiceNames.key(w.service(), ns);
     if (store.current().service(key) == null) {
-      LOG.warn("proxy {} of namespace {} registers to service '{}', which namespace {} has not: it serves nothing"
-          + " until a Service '{}' is applied in namespace {} (a sidecar is never an endpoint of another namespace's"
-          + " Service)", nodeId, ns, w.service(), ns, w.service(), ns);
+      LOG.atLevel(unregisteredServiceLevel(store.current(), ns)).log("proxy {} of namespace {} registers to service"
+          + " '{}', which namespace {} has not: it serves nothing until a Service '{}' is applied in namespace {} (a"
+          + " sidecar is never an endpoint of another namespace's Service)", nodeId, ns, w.service(), ns, w.service(), ns);
     }
     Policy.Meta m = w.meta();
     // Kept as documents keep it: "" for default.

@@ -32,9 +32,11 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Interop with code no one here wrote: grpc-java's own xDS client (proxyless gRPC) resolves
- * {@code xds:///product-service} against Keelson's control plane and follows its weighted split;
+ * {@code xds:///product-service.default} against Keelson's control plane and follows its weighted split;
  * follows a Gateway API GRPCRoute's method matches and weights; and keeps the endpoint lists a
- * (state-of-the-world) EDS response leaves out.
+ * (state-of-the-world) EDS response leaves out. The client is of namespace shop (its bootstrap's {@code NAMESPACE}) and
+ * the services of namespace default, so it dials them by {@code NAME.default}: a short name is only its own
+ * namespace's service's, as istiod expands one for a proxyless client ({@code tryFindFQDN}).
  */
 class GrpcXdsInteropTest {
   private static final Metadata.Key<String> UPSTREAM = Metadata.Key.of("x-upstream", Metadata.ASCII_STRING_MARSHALLER);
@@ -95,7 +97,7 @@ class GrpcXdsInteropTest {
     Mesh.applyCanary(store, port(v1), port(v2));
     ManagedChannel channel = null;
     try {
-      channel = Grpc.newChannelBuilder("xds:///product-service", InsecureChannelCredentials.create()).build();
+      channel = Grpc.newChannelBuilder("xds:///product-service.default", InsecureChannelCredentials.create()).build();
       ManagedChannel ch = channel;
 
       Map<String, Integer> split = count(ch, 1000);
@@ -168,7 +170,7 @@ class GrpcXdsInteropTest {
     ManagedChannel channel = null;
     try {
       store.apply(PolicyParser.parse("shop.yaml", SHOP.formatted(port(v1), port(v2))).policies(), false);
-      channel = Grpc.newChannelBuilder("xds:///shop", InsecureChannelCredentials.create()).build();
+      channel = Grpc.newChannelBuilder("xds:///shop.default", InsecureChannelCredentials.create()).build();
       ManagedChannel ch = channel;
       assertThat(count(ch, 200)).containsOnlyKeys("v1", "v2");
       long omitted = xds.endpointsOmitted();
@@ -231,7 +233,7 @@ class GrpcXdsInteropTest {
       String zoned = ZONED.formatted(port(near), port(far));
       store.apply(PolicyParser.parse("zoned.yaml", zoned
           + "    outlierDetection: { consecutive5xxErrors: 1 }\n").policies(), false);
-      channel = Grpc.newChannelBuilder("xds:///zoned", InsecureChannelCredentials.create()).build();
+      channel = Grpc.newChannelBuilder("xds:///zoned.default", InsecureChannelCredentials.create()).build();
       ManagedChannel ch = channel;
       assertThat(count(ch, 200)).containsOnlyKeys("near");
 
@@ -310,7 +312,7 @@ class GrpcXdsInteropTest {
         """)).policies(), false);
     ManagedChannel channel = null;
     try {
-      channel = Grpc.newChannelBuilder("xds:///health", InsecureChannelCredentials.create()).build();
+      channel = Grpc.newChannelBuilder("xds:///health.default", InsecureChannelCredentials.create()).build();
       ManagedChannel ch = channel;
 
       assertThat(count(ch, 50)).as("Health/Check matches the first rule").containsOnlyKeys("b");
@@ -386,7 +388,7 @@ class GrpcXdsInteropTest {
                 route: [ { destination: { host: NAME, subset: v2 } } ]
               - route: [ { destination: { host: NAME, subset: v1 } } ]
             """.replace("NAME", name).replace("MATCH", match))).policies(), false);
-      channel = Grpc.newChannelBuilder("xds:///" + name, InsecureChannelCredentials.create()).build();
+      channel = Grpc.newChannelBuilder("xds:///" + name + ".default", InsecureChannelCredentials.create()).build();
       assertThat(count(channel, 20)).as(because).containsOnlyKeys("v2");
     } finally {
       store.delete("VirtualService", name, false);

@@ -37,7 +37,9 @@ class MeshExamplesTest {
     MeshResources r = new MeshTranslator(15001, false).translate(store.current(), List.of());
     List<VirtualHost> hosts = r.routes().getFirst().getVirtualHostsList();
     assertThat(hosts).extracting(VirtualHost::getName).containsExactly("product-service", "reviews");
-    assertThat(hosts.get(1).getDomainsList()).containsExactly("reviews", "reviews:9080");
+    assertThat(hosts.get(1).getDomainsList()).containsExactly("reviews", "reviews:9080", "reviews.default",
+        "reviews.default:9080", "reviews.default.svc", "reviews.default.svc:9080", "reviews.default.svc.cluster.local",
+        "reviews.default.svc.cluster.local:9080");
     Map<String, io.envoyproxy.envoy.config.route.v3.RouteConfiguration> routes = new LinkedHashMap<>();
     r.routes().forEach(rc -> routes.put(rc.getName(), rc));
     Map<String, io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> endpoints = new LinkedHashMap<>();

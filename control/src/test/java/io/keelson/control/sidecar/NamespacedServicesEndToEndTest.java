@@ -8,6 +8,7 @@ import io.keelson.control.ca.CaOptions;
 import io.keelson.control.demo.SampleService;
 import io.keelson.control.policy.PolicyParser;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -104,6 +105,48 @@ class NamespacedServicesEndToEndTest {
             .contains("web.a", "web.b").doesNotContain("web");
       }
     }
+  }
+
+  /**
+   * Kubernetes' search path and istiod's short-name resolution: a client of namespace shop, which has no
+   * {@code reviews}, calling {@code reviews} gets no route (404, as Envoy's NR), never namespace default's; the
+   * qualified names reach it, {@code reviews.default.svc.cluster.local} and {@code reviews.default.svc} included (each
+   * also with the port), while a client of namespace default still reaches it by its short name. curl through real
+   * mTLS sidecars.
+   */
+  @Test
+  void aShortNameOfNoServiceOfTheClientsNamespaceHasNoRouteAndFullyQualifiedNamesReachDefaults() throws Exception {
+    try (ControlPlane cp = ControlPlane.start(new ControlPlane.Options("127.0.0.1", 0, 0, null, null, 15001,
+            CaOptions.selfSigned(null), 0));
+        SampleService app = new SampleService("reviews", "default").start("127.0.0.1", 0)) {
+      cp.store.apply(PolicyParser.parse("mesh.yaml", MESH.replace("name: reviews, namespace: shop }",
+          "name: reviews }")).policies(), false);
+      try (Sidecar server = SidecarMtlsTest.secureProxy(cp, "default", "reviews", bootstrap(cp, "reviews", app.port()));
+          Sidecar shopClient = SidecarMtlsTest.secureProxy(cp, "shop", "web", bootstrap(cp, "web", 1));
+          Sidecar defaultClient = SidecarMtlsTest.secureProxy(cp, "default", "web", bootstrap(cp, "web", 1))) {
+        int fromShop = shopClient.outboundAddress().getPort();
+        int fromDefault = defaultClient.outboundAddress().getPort();
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
+            .until(() -> "200".equals(status(fromShop, "reviews.default.svc.cluster.local"))
+                && "200".equals(status(fromDefault, "reviews")));
+        for (String host : List.of("reviews.default", "reviews.default:80", "reviews.default.svc",
+            "reviews.default.svc:80", "reviews.default.svc.cluster.local", "reviews.default.svc.cluster.local:80")) {
+          assertThat(status(fromShop, host)).as(host + " from shop").isEqualTo("200");
+          assertThat(status(fromDefault, host)).as(host + " from default").isEqualTo("200");
+        }
+        assertThat(status(fromShop, "reviews")).as("shop has no reviews: not default's").isEqualTo("404");
+        assertThat(status(fromShop, "reviews:80")).isEqualTo("404");
+        assertThat(status(fromDefault, "reviews:80")).isEqualTo("200");
+        assertThat(status(fromShop, "reviews.bookinfo.svc.cluster.local")).as("bookinfo's").isEqualTo("503");
+      }
+    }
+  }
+
+  /** The status curl gets through a sidecar's outbound port for {@code Host: host}. */
+  private static String status(int port, String host) throws Exception {
+    IngressGatewayTest.Curl c = IngressGatewayTest.curl("-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: " + host,
+        "http://127.0.0.1:" + port + "/items");
+    return c.out().strip();
   }
 
   static SidecarBootstrap bootstrap(ControlPlane cp, String service, int appPort) {

@@ -104,6 +104,54 @@ class DelegationTranslationTest {
   }
 
   /**
+   * istiod's {@code mergeVirtualServicesIfNeeded}: a delegate serves a root only when exported to the root's namespace
+   * (its own {@code exportTo}, else meshConfig's {@code defaultVirtualServiceExportTo}); otherwise the root's delegating
+   * rule serves nothing. Through a real xDS server and a data-plane xDS client, changed live.
+   */
+  @Test
+  void aDelegateServesARootOnlyWhenExportedToTheRootsNamespace() throws Exception {
+    String root = ROOT.replace("hosts: [ shop.example.com ]\n  gateways: [ istio-system/ingress ]",
+        "hosts: [ product-service ]").replace("delegate: { name: products }",
+        "delegate: { name: products, namespace: team }");
+    String child = CHILD.replace("metadata: { name: products }\nspec:\n",
+        "metadata: { name: products, namespace: team }\nspec:\n  exportTo: [ team ]\n")
+        .replace("host: product-service,", "host: product-service.default,");
+    PolicyStore store = store(Mesh.registry(9001, 9002) + GATEWAY + "---\n" + root + "---\n" + child);
+    List<String> delegated = List.of("VirtualService/shop/products/new", "VirtualService/shop/products/all",
+        "VirtualService/shop/rest");
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        var client = SourceMatchTranslationTest.client(xds, io.envoyproxy.envoy.config.core.v3.Node.newBuilder()
+            .setId("web-1").setMetadata(com.google.protobuf.Struct.newBuilder()
+                .putFields(NodeRegistration.SERVICE, SourceMatchTranslationTest.str("frontend"))
+                .putFields(NodeRegistration.ADDRESS, SourceMatchTranslationTest.str("127.0.0.9"))).build())) {
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> xds.resourcesFor("web-1") != null);
+      assertThat(routeNames(xds, "web-1")).as("exported to team only: not to the root's namespace, default")
+          .containsExactly("VirtualService/shop/rest");
+      store.apply(PolicyParser.parse("child.yaml", child.replace("exportTo: [ team ]", "exportTo: [ default ]"))
+          .policies(), false);
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
+          .until(() -> routeNames(xds, "web-1").equals(delegated));
+      store.apply(PolicyParser.parse("child.yaml", child.replace("exportTo: [ team ]", "exportTo: [ \"*\" ]"))
+          .policies(), false);
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
+          .until(() -> routeNames(xds, "web-1").equals(delegated));
+      // No exportTo of its own: the mesh default, "." (the delegate's namespace, team) hides it from default's root.
+      store.apply(PolicyParser.parse("child.yaml", child.replace("  exportTo: [ team ]\n", "")).policies(), false);
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
+          .until(() -> routeNames(xds, "web-1").equals(delegated));
+      xds.setExportToDefaults(new ExportVisibility.Defaults(List.of("*"), List.of("."), List.of("*")));
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
+          .until(() -> routeNames(xds, "web-1").equals(List.of("VirtualService/shop/rest")));
+    }
+  }
+
+  private static List<String> routeNames(XdsServer xds, String node) {
+    return xds.resourcesFor(node).routes().stream().flatMap(rc -> rc.getVirtualHostsList().stream())
+        .filter(vh -> vh.getName().equals("product-service")).flatMap(vh -> vh.getRoutesList().stream())
+        .map(Route::getName).toList();
+  }
+
+  /**
    * A state with a source-conditioned match is resolved per calling proxy ({@link SourceMatches#view}); the delegating
    * rule must stay delegating there, both when a sibling rule carries the {@code sourceLabels} and when its own match
    * does, or its routes have no backends and the proxy refuses them.

@@ -137,7 +137,10 @@ class NamespacedServicesTranslationTest {
     MeshResources shop = ClientNamespaceNames.apply(shared, state, "shop");
     MeshResources bookinfo = ClientNamespaceNames.apply(shared, state, "bookinfo");
     assertThat(ClientNamespaceNames.apply(shared, state, "default")).isSameAs(shared);
-    assertThat(ClientNamespaceNames.apply(shared, state, "payments")).as("no Service there").isSameAs(shared);
+    MeshResources payments = ClientNamespaceNames.apply(shared, state, "payments");
+    assertThat(tableNames(payments)).as("no reviews in payments: the short name is nobody's (Kubernetes' search path)")
+        .doesNotContain("reviews").contains("reviews.default", "reviews.default.svc.cluster.local", "reviews.shop");
+    assertThat(tableNames(shared)).contains("reviews");
     assertThat(tableIp(shop, "reviews")).isEqualTo(vips.get("reviews.shop"));
     assertThat(tableIp(bookinfo, "reviews")).isEqualTo(vips.get("reviews.bookinfo"));
     assertThat(tableIp(shared, "reviews")).isEqualTo(vips.get("reviews"));
@@ -167,8 +170,120 @@ class NamespacedServicesTranslationTest {
         "bookinfo");
     assertThat(host(plain.routes().getFirst(), "reviews.bookinfo").getDomainsList()).contains("reviews",
         "reviews:9080", "reviews.bookinfo");
-    assertThat(host(plain.routes().getFirst(), "reviews").getDomainsList()).containsExactly("reviews.default",
-        "reviews.default:9080");
+    assertThat(host(plain.routes().getFirst(), "reviews").getDomainsList()).containsExactlyInAnyOrder(
+        "reviews.default", "reviews.default:9080", "reviews.default.svc", "reviews.default.svc:9080",
+        "reviews.default.svc.cluster.local", "reviews.default.svc.cluster.local:9080");
+  }
+
+  private static List<String> tableNames(MeshResources r) {
+    return List.copyOf(r.listeners().getFirst().getMetadata().getFilterMetadataOrThrow(MeshNames.METADATA_KEY)
+        .getFieldsOrThrow("table").getStructValue().getFieldsMap().keySet());
+  }
+
+  private static List<String> domains(MeshResources r) {
+    return r.routes().stream().flatMap(rc -> rc.getVirtualHostsList().stream())
+        .flatMap(vh -> vh.getDomainsList().stream()).toList();
+  }
+
+  /**
+   * istiod's domains for a registry Service on a plain sidecar's outbound routes: {@code NAME.NS.svc.cluster.local},
+   * {@code NAME.NS.svc}, {@code NAME.NS} (and {@code NAME} in its own namespace), each also with {@code :port}; a
+   * short name that no Service of the client's namespace has is no domain there, not namespace default's.
+   */
+  @Test
+  void aPlainSidecarRoutesFullyQualifiedNamesAndOnlyItsOwnNamespacesShortNames() throws Exception {
+    PolicySet state = state(MESH);
+    MeshResources shared = new MeshTranslator(15001, false).translate(state, List.of());
+    VirtualHost shop = host(shared.routes().getFirst(), "reviews.shop");
+    assertThat(shop.getDomainsList()).containsExactlyInAnyOrder("reviews.shop", "reviews.shop:9080",
+        "reviews.shop.svc", "reviews.shop.svc:9080", "reviews.shop.svc.cluster.local",
+        "reviews.shop.svc.cluster.local:9080");
+    assertThat(host(shared.routes().getFirst(), "reviews").getDomainsList()).containsExactlyInAnyOrder("reviews",
+        "reviews:9080", "reviews.default", "reviews.default:9080", "reviews.default.svc", "reviews.default.svc:9080",
+        "reviews.default.svc.cluster.local", "reviews.default.svc.cluster.local:9080");
+    assertThat(ClientNamespaceNames.apply(shared, state, "default")).isSameAs(shared);
+    MeshResources payments = ClientNamespaceNames.apply(shared, state, "payments");
+    assertThat(domains(payments)).doesNotContain("reviews", "reviews:9080").doesNotHaveDuplicates()
+        .contains("reviews.default", "reviews.default.svc.cluster.local:9080", "reviews.shop.svc");
+    assertThat(domains(ClientNamespaceNames.apply(shared, state, "shop"))).doesNotHaveDuplicates();
+  }
+
+  /**
+   * The data plane's DNS proxy on a captured sidecar of namespace payments (no {@code reviews} there), asked with dig
+   * along the pod's search path ({@code payments.svc.cluster.local}, {@code svc.cluster.local}, {@code cluster.local}):
+   * {@code reviews.payments.svc.cluster.local} and {@code reviews.svc.cluster.local} are NXDOMAIN, never namespace
+   * default's VIP, while {@code reviews.default.svc.cluster.local} and {@code reviews.default} are its VIP; a sidecar of
+   * namespace default still resolves {@code reviews} to it.
+   */
+  @Test
+  void aDnsProxyOfANamespaceWithoutTheServiceAnswersNxdomainForDefaultsShortName() throws Exception {
+    PolicySet state = state(MESH);
+    String vip = ServiceAddresses.of(state.ofType(Policy.Service.class)).get("reviews");
+    MeshResources shared = new MeshTranslator(15001, false, true).translate(state, List.of());
+    var payments = Mesh.dataPlane(ClientNamespaceNames.apply(shared, state, "payments")).names();
+    var defaults = Mesh.dataPlane(ClientNamespaceNames.apply(shared, state, "default")).names();
+    var config = new io.keelson.dataplane.dns.DnsConfig("127.0.0.1", 0, List.of(new java.net.InetSocketAddress(
+        "127.0.0.1", 9)), List.of("payments.svc.cluster.local", "svc.cluster.local", "cluster.local"),
+        java.time.Duration.ofSeconds(2), 16, 8);
+    try (var dns = io.keelson.dataplane.dns.DnsServer.start(config, () -> payments,
+            new io.keelson.dataplane.stats.StatsRegistry());
+        var dnsOfDefault = io.keelson.dataplane.dns.DnsServer.start(config, () -> defaults,
+            new io.keelson.dataplane.stats.StatsRegistry())) {
+      int port = dns.udpAddress().getPort();
+      assertThat(dig(port, "reviews.payments.svc.cluster.local")).isEqualTo("NXDOMAIN");
+      assertThat(dig(port, "reviews.svc.cluster.local")).as("the search path's second try: not default's")
+          .isEqualTo("NXDOMAIN");
+      assertThat(dig(port, "reviews.default.svc.cluster.local")).isEqualTo("NOERROR " + vip);
+      assertThat(dig(port, "reviews.default")).isEqualTo("NOERROR " + vip);
+      assertThat(dig(dnsOfDefault.udpAddress().getPort(), "reviews.svc.cluster.local")).isEqualTo("NOERROR " + vip);
+    }
+  }
+
+  /** dig's status for an A query of {@code name} to 127.0.0.1:{@code port}, and the first address when there is one. */
+  private static String dig(int port, String name) throws Exception {
+    Process p = new ProcessBuilder("dig", "@127.0.0.1", "-p", Integer.toString(port), "+tries=1", "+time=5", name, "A")
+        .redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(p.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    var status = java.util.regex.Pattern.compile("status: (\\w+)").matcher(out);
+    assertThat(status.find()).as(out).isTrue();
+    var answer = java.util.regex.Pattern.compile("(?m)^" + java.util.regex.Pattern.quote(name)
+        + "\\.\\s+\\d+\\s+IN\\s+A\\s+(\\S+)").matcher(out);
+    return status.group(1) + (answer.find() ? " " + answer.group(1) : "");
+  }
+
+  /**
+   * A captured sidecar's TLS chains by SNI follow the same search path: SNI {@code vault} is the client namespace's
+   * TLS service's, and no chain's in a namespace without one (namespace default's is {@code vault.default...}).
+   */
+  @Test
+  void aTlsServicesShortSniNameIsOnlyTheClientNamespacesService() throws Exception {
+    PolicySet state = state("""
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: vault }
+        spec: { ports: [ { name: tls, port: 8443 } ] }
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: vault, namespace: shop }
+        spec: { ports: [ { name: tls, port: 8443 } ] }
+        """);
+    MeshResources shared = new MeshTranslator(15001, false, true).translate(state, List.of());
+    assertThat(sniChainOf(shared, "vault")).isEqualTo(sniChainOf(shared, "vault.default"));
+    MeshResources shop = ClientNamespaceNames.apply(shared, state, "shop");
+    assertThat(sniChainOf(shop, "vault")).isEqualTo(sniChainOf(shop, "vault.shop.svc.cluster.local"))
+        .isNotEqualTo(sniChainOf(shop, "vault.default"));
+    MeshResources payments = ClientNamespaceNames.apply(shared, state, "payments");
+    assertThat(sniChainOf(payments, "vault")).as("no vault in payments").isNull();
+    assertThat(sniChainOf(payments, "vault.default.svc.cluster.local")).isNotNull();
+  }
+
+  /** The name of the chain of {@code 0.0.0.0_8443} matching SNI {@code name}, or null. */
+  private static String sniChainOf(MeshResources r, String name) {
+    return r.listeners().stream().filter(l -> l.getName().equals("0.0.0.0_8443")).findFirst().orElseThrow()
+        .getFilterChainsList().stream().filter(c -> c.getFilterChainMatch().getServerNamesList().contains(name))
+        .map(io.envoyproxy.envoy.config.listener.v3.FilterChain::getName).findFirst().orElse(null);
   }
 
   @Test
@@ -178,7 +293,11 @@ class NamespacedServicesTranslationTest {
     MeshResources shop = ClientNamespaceNames.apply(shared, state, "shop");
     List<String> names = shop.listeners().stream().map(io.envoyproxy.envoy.config.listener.v3.Listener::getName)
         .toList();
-    assertThat(names).doesNotHaveDuplicates().contains("reviews", "reviews.shop", "reviews.bookinfo");
+    assertThat(names).doesNotHaveDuplicates().contains("reviews", "reviews.shop", "reviews.bookinfo",
+        "reviews.default");
+    assertThat(ClientNamespaceNames.apply(shared, state, "payments").listeners())
+        .extracting(io.envoyproxy.envoy.config.listener.v3.Listener::getName)
+        .as("xds:///reviews from payments: no such service").doesNotContain("reviews").contains("reviews.default");
     var reviews = shop.listeners().stream().filter(l -> l.getName().equals("reviews")).findFirst().orElseThrow();
     assertThat(reviews.getApiListener()).isEqualTo(shop.listeners().stream()
         .filter(l -> l.getName().equals("reviews.shop")).findFirst().orElseThrow().getApiListener());

@@ -62,6 +62,21 @@ class SidecarRegistrationNamespaceTest {
     }
   }
 
+  /**
+   * A sidecar registering to a Service its namespace has not is a WARN when the namespace has other Services (a typo in
+   * {@code --service}), an INFO while it has none yet (sidecars that start before their namespace's Services are
+   * applied).
+   */
+  @Test
+  void aSidecarOfANamespaceWithoutServicesYetIsLoggedAtInfoAndBesideOtherServicesAtWarn() throws Exception {
+    PolicyStore store = new PolicyStore();
+    assertThat(XdsServer.unregisteredServiceLevel(store.current(), "default")).isEqualTo(org.slf4j.event.Level.INFO);
+    store.apply(PolicyParser.parse("mesh.yaml", DEFAULT_REVIEWS).policies(), false);
+    assertThat(XdsServer.unregisteredServiceLevel(store.current(), "default")).isEqualTo(org.slf4j.event.Level.WARN);
+    assertThat(XdsServer.unregisteredServiceLevel(store.current(), "shop")).as("default's Services are not shop's")
+        .isEqualTo(org.slf4j.event.Level.INFO);
+  }
+
   private static Cluster cluster(XdsServer xds, String node, String name) {
     return xds.resourcesFor(node).clusters().stream().filter(c -> c.getName().equals(name)).findFirst().orElseThrow();
   }

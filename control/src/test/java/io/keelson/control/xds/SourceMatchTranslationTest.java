@@ -172,8 +172,12 @@ class SourceMatchTranslationTest {
         .forEach(vh -> byHost.put(vh.getName() + " " + vh.getDomainsList(),
             vh.getRoutesList().stream().map(Route::getName).toList()));
     assertThat(byHost).containsExactly(
-        Map.entry("product-service [product-service, product-service:80]", List.of("VirtualService/product/rest")),
-        Map.entry("product-service:8080 [product-service:8080]",
+        Map.entry("product-service [product-service, product-service:80, product-service.default,"
+            + " product-service.default:80, product-service.default.svc, product-service.default.svc:80,"
+            + " product-service.default.svc.cluster.local, product-service.default.svc.cluster.local:80]",
+            List.of("VirtualService/product/rest")),
+        Map.entry("product-service:8080 [product-service:8080, product-service.default:8080,"
+            + " product-service.default.svc:8080, product-service.default.svc.cluster.local:8080]",
             List.of("VirtualService/product/admin", "VirtualService/product/rest")));
     // A captured sidecar: the route configuration of each port.
     MeshResources captured = new MeshTranslator(15001, false, true).translate(state, List.of());
