@@ -100,7 +100,7 @@ final class PacketParser {
       sum += Integer.toUnsignedLong(Checksums.sum(buf, l3 + Ipv4.MIN_HEADER_LENGTH,
           headerLength - Ipv4.MIN_HEADER_LENGTH, 0));
     }
-    if (Checksums.foldLong(sum) != 0xFFFF) {
+    if (!Checksums.foldsToAllOnes(sum)) {
       return DropReason.BAD_IP_CHECKSUM;
     }
     if ((word1 & Ipv4.MF_OR_OFFSET) != 0) {

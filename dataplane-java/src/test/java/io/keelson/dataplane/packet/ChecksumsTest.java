@@ -24,6 +24,24 @@ class ChecksumsTest {
   }
 
   @Test
+  void theParsersRemainderTestAgreesWithFoldingOnEverySum() {
+    SplittableRandom random = new SplittableRandom(7);
+    for (int round = 0; round < 200_000; round++) {
+      // Sums of five to fifteen 32-bit header words (what the parser adds), multiples of 0xFFFF, and their neighbours.
+      long words = random.nextLong(1L << 36);
+      long multiple = random.nextLong(1L << 20) * 0xFFFF;
+      for (long sum : new long[] {words, multiple, multiple + 1, multiple - 1, random.nextLong()}) {
+        assertThat(Checksums.foldsToAllOnes(sum)).as("sum %x", sum).isEqualTo(Checksums.foldLong(sum) == 0xFFFF);
+      }
+    }
+    assertThat(Checksums.foldsToAllOnes(0)).as("zero folds to 0, not 0xFFFF").isFalse();
+    assertThat(Checksums.foldsToAllOnes(0xFFFF)).isTrue();
+    assertThat(Checksums.foldsToAllOnes(0xFFFFL * 0x1_0001)).isTrue();
+    assertThat(Checksums.foldsToAllOnes(-1L)).as("2^64 - 1 = 0xFFFF * 0x1000100010001").isTrue();
+    assertThat(Checksums.foldsToAllOnes(-2L)).isFalse();
+  }
+
+  @Test
   void sumHandlesOddLengthsByPaddingTheLastByte() {
     byte[] bytes = {0x01, 0x02, 0x03, 0x04, 0x05};
     PacketBuffer buf = PacketBuffer.ofBytes(bytes, bytes.length);

@@ -14,9 +14,10 @@ import java.nio.ByteOrder;
  *
  * <p>Native packets are read through {@link AllMemory#SEGMENT}, one constant segment over all memory,
  * at the packet's absolute address: the JIT then sees the same segment on every access and drops the
- * per-access scope and most of the bounds checking, which a per-packet segment field cannot give (the
- * parse stage took 28-50 ns per packet that way). Heap packets take the other branch of each accessor
- * (a byte-array view); on the packet path that branch is never taken, so the JIT compiles it out.
+ * per-access scope checking, which a per-packet segment field cannot give (the parse stage took 28-50 ns per
+ * packet that way), and, with the address typed as {@link #USER_ADDRESS_MASK} says, the bounds check too. Heap
+ * packets take the other branch of each accessor (a byte-array view); on the packet path that branch is never
+ * taken, so the JIT compiles it out.
  *
  * <p>Threading: owned by one poller thread (or the pipeline stage it is handed to); not thread-safe.
  */
@@ -33,6 +34,18 @@ public final class PacketBuffer {
       MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
   private static final VarHandle HEAP_LONG =
       MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
+
+  /**
+   * Every native accessor reads or writes {@code (address & USER_ADDRESS_MASK) + (offset & 0xFFFF_FFFFL)}: a
+   * user-space address (below 2^47 on x86-64, 2^48 on AArch64) masked to 48 bits, plus the offset taken as unsigned
+   * (below 2^32). The JIT can then prove the sum far inside the all-memory segment, so the segment's bounds check (an
+   * add, a compare and a branch on every packet read and write) folds away; for such an address it could never fail
+   * anyway, the segment spans all memory. A negative offset, which no caller passes, lands 4 GiB past the packet
+   * instead of throwing. The expression is written out in each accessor, without a helper (not even
+   * {@code Integer.toUnsignedLong}): C2 does not inline a non-trivial method at a call site its profile never saw
+   * run, so after a warm-up on heap packets (tests, set-up) the native branch would make a real call per access.
+   */
+  private static final long USER_ADDRESS_MASK = (1L << 48) - 1;
 
   /** The heap copy's array, or null for a native packet. */
   private byte[] heap;
@@ -122,7 +135,8 @@ public final class PacketBuffer {
   public int getByte(int offset) {
     byte[] h = heap;
     if (h == null) {
-      return AllMemory.SEGMENT.get(ValueLayout.JAVA_BYTE, address + offset) & 0xFF;
+      return AllMemory.SEGMENT.get(ValueLayout.JAVA_BYTE,
+          (address & USER_ADDRESS_MASK) + (offset & 0xFFFF_FFFFL)) & 0xFF;
     }
     return h[offset] & 0xFF;
   }
@@ -130,7 +144,8 @@ public final class PacketBuffer {
   public void putByte(int offset, int value) {
     byte[] h = heap;
     if (h == null) {
-      AllMemory.SEGMENT.set(ValueLayout.JAVA_BYTE, address + offset, (byte) value);
+      AllMemory.SEGMENT.set(ValueLayout.JAVA_BYTE,
+          (address & USER_ADDRESS_MASK) + (offset & 0xFFFF_FFFFL), (byte) value);
     } else {
       h[offset] = (byte) value;
     }
@@ -140,7 +155,7 @@ public final class PacketBuffer {
   public int getShort(int offset) {
     byte[] h = heap;
     if (h == null) {
-      return AllMemory.SEGMENT.get(SHORT_BE, address + offset) & 0xFFFF;
+      return AllMemory.SEGMENT.get(SHORT_BE, (address & USER_ADDRESS_MASK) + (offset & 0xFFFF_FFFFL)) & 0xFFFF;
     }
     return (short) HEAP_SHORT.get(h, offset) & 0xFFFF;
   }
@@ -148,7 +163,7 @@ public final class PacketBuffer {
   public void putShort(int offset, int value) {
     byte[] h = heap;
     if (h == null) {
-      AllMemory.SEGMENT.set(SHORT_BE, address + offset, (short) value);
+      AllMemory.SEGMENT.set(SHORT_BE, (address & USER_ADDRESS_MASK) + (offset & 0xFFFF_FFFFL), (short) value);
     } else {
       HEAP_SHORT.set(h, offset, (short) value);
     }
@@ -158,7 +173,7 @@ public final class PacketBuffer {
   public int getInt(int offset) {
     byte[] h = heap;
     if (h == null) {
-      return AllMemory.SEGMENT.get(INT_BE, address + offset);
+      return AllMemory.SEGMENT.get(INT_BE, (address & USER_ADDRESS_MASK) + (offset & 0xFFFF_FFFFL));
     }
     return (int) HEAP_INT.get(h, offset);
   }
@@ -170,7 +185,7 @@ public final class PacketBuffer {
   public long getLong(int offset) {
     byte[] h = heap;
     if (h == null) {
-      return AllMemory.SEGMENT.get(LONG_BE, address + offset);
+      return AllMemory.SEGMENT.get(LONG_BE, (address & USER_ADDRESS_MASK) + (offset & 0xFFFF_FFFFL));
     }
     return (long) HEAP_LONG.get(h, offset);
   }
@@ -178,7 +193,7 @@ public final class PacketBuffer {
   public void putInt(int offset, int value) {
     byte[] h = heap;
     if (h == null) {
-      AllMemory.SEGMENT.set(INT_BE, address + offset, value);
+      AllMemory.SEGMENT.set(INT_BE, (address & USER_ADDRESS_MASK) + (offset & 0xFFFF_FFFFL), value);
     } else {
       HEAP_INT.set(h, offset, value);
     }
@@ -188,7 +203,7 @@ public final class PacketBuffer {
   public void putLong(int offset, long value) {
     byte[] h = heap;
     if (h == null) {
-      AllMemory.SEGMENT.set(LONG_BE, address + offset, value);
+      AllMemory.SEGMENT.set(LONG_BE, (address & USER_ADDRESS_MASK) + (offset & 0xFFFF_FFFFL), value);
     } else {
       HEAP_LONG.set(h, offset, value);
     }
