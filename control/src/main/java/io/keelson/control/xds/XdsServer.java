@@ -954,6 +954,16 @@ public final class XdsServer implements AutoCloseable {
     }
   }
 
+  /** Proxy signatures computed for the current state (once per namespace and workload labels), for tests. */
+  int signaturesComputed() {
+    pushLock.lock();
+    try {
+      return sources.signaturesComputed();
+    } finally {
+      pushLock.unlock();
+    }
+  }
+
   /** The Sidecar scoping sidecar {@code p} under the current state, or null (gateways and proxyless clients: none). */
   private Policy.Sidecar sidecarScope(ProxyState p) {
     if (p.proxyless || gatewayNodes.containsKey(p.nodeId) || p.nodeId.endsWith("~sds")) {
