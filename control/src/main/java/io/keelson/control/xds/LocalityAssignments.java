@@ -105,7 +105,7 @@ final class LocalityAssignments {
     Map<String, Rule> next = new HashMap<>();
     for (Policy.Service svc : state.ofType(Policy.Service.class)) {
       Policy.DestinationRule dr = MeshTranslator.destinationRule(state, svc.name());
-      Rule rule = rule(dr, meshEnabled, svc.preferClose());
+      Rule rule = rule(dr, meshEnabled, svc.trafficDistribution());
       if (rule == null) {
         continue;
       }
@@ -144,7 +144,8 @@ final class LocalityAssignments {
         subsets.add(null);
         (dr == null ? List.<Policy.Subset>of() : dr.subsets()).forEach(s -> subsets.add(s.name()));
         for (String subset : subsets) {
-          Rule rule = rule(dr == null ? null : dr.forCluster(subset, port.number()), meshEnabled);
+          Rule rule = rule(dr == null ? null : dr.forCluster(subset, port.number()), meshEnabled,
+              se.trafficDistribution());
           if (rule != null) {
             next.put(ClusterNames.serviceEntryCluster(port.number(), subset, e.getKey()), rule);
             priorityLabels(rule, labels);
@@ -158,27 +159,37 @@ final class LocalityAssignments {
   }
 
   /**
-   * What a Service's {@code trafficDistribution: PreferClose} stands for, as istiod's {@code GetLocalityLbSetting}
-   * builds it: failover by the caller's region, then zone, with or without outlierDetection. (istiod lists the network
-   * label first; Keelson has one network, and a label neither side has would tell no endpoint apart.)
+   * What {@code trafficDistribution: PreferClose} (or {@code PreferSameZone}) stands for, as istiod's
+   * {@code GetLocalityLbSetting} builds it: failover by the caller's region, then zone, with or without
+   * outlierDetection. (istiod lists the network label first; Keelson has one network, and a label neither side has
+   * would tell no endpoint apart.)
    */
   static final Policy.LocalityLbSetting PREFER_CLOSE = new Policy.LocalityLbSetting(true, List.of(), List.of(),
       List.of(Locality.REGION, Locality.ZONE));
 
-  /** {@link #rule(Policy.DestinationRule, boolean, boolean)} for a destination without a traffic distribution. */
+  /**
+   * What {@code PreferSameNode} stands for, as istiod builds it: region, zone, subzone, then the node (its label
+   * {@code kubernetes.io/hostname}: an endpoint's node, and the caller's from its metadata {@code NODE_NAME}).
+   */
+  static final Policy.LocalityLbSetting PREFER_SAME_NODE = new Policy.LocalityLbSetting(true, List.of(), List.of(),
+      List.of(Locality.REGION, Locality.ZONE, Locality.SUBZONE, Locality.HOSTNAME));
+
+  /** {@link #rule(Policy.DestinationRule, boolean, Policy.TrafficDistribution)} without a traffic distribution. */
   static Rule rule(Policy.DestinationRule dr, boolean meshEnabled) {
-    return rule(dr, meshEnabled, false);
+    return rule(dr, meshEnabled, Policy.TrafficDistribution.ANY);
   }
 
   /**
    * The locality rule of a destination: its DestinationRule's setting unless that says {@code enabled: false}, else
-   * {@link #PREFER_CLOSE} for a Service that prefers close endpoints ({@code preferClose}), else the mesh default when
-   * on (Istio's precedence); null when none applies, or the setting neither distributes nor fails over (failover needs
-   * outlierDetection, as in Istio: without it Envoy would never leave priority 0; PreferClose fails over without).
+   * the setting its traffic {@code distribution} stands for ({@link #PREFER_CLOSE}, {@link #PREFER_SAME_NODE}), else
+   * the mesh default when on (Istio's precedence); null when none applies, or the setting neither distributes nor
+   * fails over (failover needs outlierDetection, as in Istio: without it Envoy would never leave priority 0; a traffic
+   * distribution fails over without).
    */
-  static Rule rule(Policy.DestinationRule dr, boolean meshEnabled, boolean preferClose) {
-    if (preferClose && (dr == null || dr.localityLb() == null)) {
-      return new Rule(PREFER_CLOSE, true);
+  static Rule rule(Policy.DestinationRule dr, boolean meshEnabled, Policy.TrafficDistribution distribution) {
+    if (distribution != Policy.TrafficDistribution.ANY && (dr == null || dr.localityLb() == null)) {
+      return new Rule(distribution == Policy.TrafficDistribution.PREFER_SAME_NODE ? PREFER_SAME_NODE : PREFER_CLOSE,
+          true);
     }
     Policy.LocalityLbSetting setting = dr != null && dr.localityLb() != null ? dr.localityLb()
         : meshEnabled ? Policy.LocalityLbSetting.MESH_DEFAULT : null;

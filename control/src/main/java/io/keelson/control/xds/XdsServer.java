@@ -1208,8 +1208,8 @@ public final class XdsServer implements AutoCloseable {
     }
     ProxyState state = new ProxyState(streamId, node.getId(), w != null ? w.service() : node.getCluster(), delta,
         isProxyless, NodeRegistration.outboundPort(node, outboundPort), NodeRegistration.proxyLocality(node, w),
-        w != null ? w.labels() : gateway != null ? gateway.labels() // failoverPriority and sourceLabels match these
-            : isProxyless ? NodeRegistration.labels(node) : Map.of(), namespace);
+        w != null ? w.labels() : NodeRegistration.withNodeName(node, gateway != null ? gateway.labels()
+            : isProxyless ? NodeRegistration.labels(node) : Map.of()), namespace); // failoverPriority, sourceLabels
     String principal = token == null ? "plaintext" : "token:" + token.namespace();
     holdLock.lock();
     try {
