@@ -102,6 +102,11 @@ class TrafficDistributionTranslationTest {
         .isEqualTo(Map.of(1, 0, 2, 1, 3, 2, 4, 3, 5, 4));
     assertThat(priorities(s, "reviews", WEST_A, Map.of("kubernetes.io/hostname", "n2"), false))
         .as("even with the mesh's locality load balancing off").isEqualTo(Map.of(2, 0, 1, 1, 3, 2, 4, 3, 5, 4));
+    // callers and endpoints without a subzone: that label matches (istiod compares values, "" for none), the node decides
+    PolicySet noSubzone = state(svc, onNode(1, "us-west/a", "n1"), onNode(2, "us-west/a", "n2"),
+        onNode(3, "us-west/b", "n3"));
+    assertThat(priorities(noSubzone, "reviews", new Locality("us-west", "a", ""), Map.of("kubernetes.io/hostname", "n2"),
+        true)).isEqualTo(Map.of(2, 0, 1, 1, 3, 2));
     // a caller that does not say its node (no NODE_NAME) still prefers its subzone, zone and region
     assertThat(priorities(s, "reviews", WEST_A, Map.of(), true)).isEqualTo(Map.of(1, 0, 2, 0, 3, 1, 4, 2, 5, 3));
   }
