@@ -12,6 +12,11 @@ public record Locality(String region, String zone, String subzone) {
   public static final String REGION = "topology.kubernetes.io/region";
   public static final String ZONE = "topology.kubernetes.io/zone";
   public static final String SUBZONE = "topology.istio.io/subzone";
+  /**
+   * Kubernetes' node label: a workload's node, and a proxy's (its metadata {@code NODE_NAME}), as istiod adds it to
+   * both ({@code AugmentLabels}); {@code trafficDistribution: PreferSameNode} fails over by it last.
+   */
+  public static final String HOSTNAME = "kubernetes.io/hostname";
   public static final Locality NONE = new Locality("", "", "");
 
   public Locality {

@@ -72,20 +72,21 @@ public sealed interface Policy {
    * @param address its VIP when the document sets one ({@code spec.addresses}: one IPv4 address), else null: then one
    *                is allocated ({@code xds/ServiceAddresses})
    * @param session Istio's persistent session from its {@code istio.io/persistent-session(-header)} label, or null
-   * @param preferClose Kubernetes' {@code spec.trafficDistribution: PreferClose} (or {@code PreferSameZone}, or Istio's
-   *                    annotation {@code networking.istio.io/traffic-distribution}): callers prefer endpoints of their
-   *                    own zone, then region, as istiod programs it ({@code xds/LocalityAssignments})
+   * @param trafficDistribution Kubernetes' {@code spec.trafficDistribution} (or Istio's annotation
+   *                    {@code networking.istio.io/traffic-distribution}): which endpoints callers prefer, as istiod
+   *                    programs it ({@code xds/LocalityAssignments})
    */
   record Service(Meta meta, List<Integer> ports, Map<Integer, Protocol> protocols, String address,
-      PersistentSession session, boolean preferClose) implements Policy {
+      PersistentSession session, TrafficDistribution trafficDistribution) implements Policy {
     public Service {
       ports = List.copyOf(ports);
       protocols = Map.copyOf(protocols);
+      trafficDistribution = trafficDistribution == null ? TrafficDistribution.ANY : trafficDistribution;
     }
 
     public Service(Meta meta, List<Integer> ports, Map<Integer, Protocol> protocols, String address,
         PersistentSession session) {
-      this(meta, ports, protocols, address, session, false);
+      this(meta, ports, protocols, address, session, TrafficDistribution.ANY);
     }
 
     public Service(Meta meta, List<Integer> ports, Map<Integer, Protocol> protocols, String address) {
@@ -120,6 +121,13 @@ public sealed interface Policy {
       return ServiceNames.namespace(meta);
     }
   }
+
+  /**
+   * Which endpoints callers prefer (istiod's {@code model.TrafficDistribution}): any, the same zone (Kubernetes'
+   * {@code PreferClose} and its newer name {@code PreferSameZone}), or the same node ({@code PreferSameNode}: the
+   * caller's node, then its subzone, zone, region).
+   */
+  enum TrafficDistribution { ANY, PREFER_SAME_ZONE, PREFER_SAME_NODE }
 
   /**
    * A service port's protocol (Istio's names). HTTP, HTTP2 and GRPC are routed as HTTP (the data plane's HTTP
@@ -184,12 +192,15 @@ public sealed interface Policy {
    * {@code addresses}: IPv4 virtual IPs and CIDR ranges as written (empty: none), told apart by a captured sidecar;
    * compared as Envoy reads them ({@link Cidr}). {@code writtenNamespace}: its {@code metadata.namespace} as written
    * ({@code default} when not), the only namespace whose WorkloadEntries its {@code workloadSelector} selects (istiod's
-   * rule); the entry itself is kept in the one mesh namespace.
+   * rule); the entry itself is kept in the one mesh namespace. {@code trafficDistribution}: its annotation
+   * {@code networking.istio.io/traffic-distribution}, as istiod reads it for entries.
    */
   record ServiceEntry(Meta meta, List<String> hosts, List<EntryPort> ports, boolean external, Resolution resolution,
       List<EntryEndpoint> endpoints, Map<String, String> workloadSelector, List<String> addresses,
-      List<String> subjectAltNames, String writtenNamespace) implements Policy {
+      List<String> subjectAltNames, String writtenNamespace, TrafficDistribution trafficDistribution)
+      implements Policy {
     public ServiceEntry {
+      trafficDistribution = trafficDistribution == null ? TrafficDistribution.ANY : trafficDistribution;
       subjectAltNames = subjectAltNames == null ? List.of() : List.copyOf(subjectAltNames);
       writtenNamespace = writtenNamespace == null ? "default" : writtenNamespace;
       hosts = List.copyOf(hosts);
@@ -207,7 +218,15 @@ public sealed interface Policy {
     /** This entry as {@code meta}, with only {@code hosts} and {@code ports} (a view that sees part of it). */
     public ServiceEntry narrowed(Meta meta, List<String> hosts, List<EntryPort> ports) {
       return new ServiceEntry(meta, hosts, ports, external, resolution, endpoints, workloadSelector, addresses,
-          subjectAltNames, writtenNamespace);
+          subjectAltNames, writtenNamespace, trafficDistribution);
+    }
+
+    /** Without a traffic distribution. */
+    public ServiceEntry(Meta meta, List<String> hosts, List<EntryPort> ports, boolean external, Resolution resolution,
+        List<EntryEndpoint> endpoints, Map<String, String> workloadSelector, List<String> addresses,
+        List<String> subjectAltNames, String writtenNamespace) {
+      this(meta, hosts, ports, external, resolution, endpoints, workloadSelector, addresses, subjectAltNames,
+          writtenNamespace, TrafficDistribution.ANY);
     }
 
     /** Written in namespace {@code default}. */

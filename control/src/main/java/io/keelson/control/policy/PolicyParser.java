@@ -189,7 +189,8 @@ public final class PolicyParser {
       return switch (kind) {
         case "VirtualService" -> IstioParser.virtualService(meta, spec);
         case "DestinationRule" -> IstioParser.destinationRule(meta, spec);
-        case "ServiceEntry" -> ServiceEntryParser.serviceEntry(meta, spec, writtenNamespace(metadata));
+        case "ServiceEntry" -> ServiceEntryParser.serviceEntry(meta, spec, writtenNamespace(metadata),
+            TrafficDistributionField.annotated(metadata));
         case "WorkloadEntry" -> ServiceEntryParser.workloadEntry(meta, spec, writtenNamespace(metadata));
         case "Gateway" -> IstioGatewayParser.gateway(meta, spec);
         case "Sidecar" -> SidecarParser.sidecar(meta, namespace, spec);

@@ -34,7 +34,7 @@ final class RegistryParser {
       }
     }
     return new Policy.Service(meta, List.copyOf(ports), protocols, address(spec), persistentSession(metadata),
-        TrafficDistribution.preferClose(spec, metadata));
+        TrafficDistributionField.of(spec, metadata));
   }
 
   /**

@@ -24,8 +24,11 @@ final class ServiceEntryParser {
 
   private ServiceEntryParser() {}
 
-  /** @param namespace the namespace its endpoints' {@code serviceAccount}s are in (its metadata's) */
-  static Policy serviceEntry(Policy.Meta meta, Fields spec, String namespace) {
+  /**
+   * @param namespace the namespace its endpoints' {@code serviceAccount}s are in (its metadata's)
+   * @param distribution its annotation's traffic distribution ({@link TrafficDistributionField#annotated})
+   */
+  static Policy serviceEntry(Policy.Meta meta, Fields spec, String namespace, Policy.TrafficDistribution distribution) {
     spec.allow("hosts", "ports", "location", "resolution", "endpoints", "exportTo", "workloadSelector", "addresses",
         "subjectAltNames");
     List<String> hosts = hosts(spec);
@@ -57,11 +60,18 @@ final class ServiceEntryParser {
           + " expected NONE (the connection goes where the app sent it)");
       return null;
     }
+    if (distribution != Policy.TrafficDistribution.ANY && resolution != null
+        && resolution != Policy.Resolution.STATIC) {
+      // istiod orders EDS endpoints per caller; Keelson sends DNS entries' endpoints inline (no per-caller order)
+      spec.error("resolution", resolution + " with annotation " + TrafficDistributionField.ANNOTATION + ": only a"
+          + " STATIC entry's endpoints are ordered per caller; expected resolution STATIC, or drop the annotation");
+      return null;
+    }
     if (resolution == null || hosts.isEmpty() || ports.isEmpty()) {
       return null;
     }
     return new Policy.ServiceEntry(meta, hosts, ports, external, resolution, endpoints, selector, addresses,
-        subjectAltNames(spec), namespace);
+        subjectAltNames(spec), namespace, distribution);
   }
 
   /**

@@ -40,12 +40,19 @@ final class LocalityAssignments {
 
   private record Derived(ClusterLoadAssignment assignment, byte[] digest) {}
 
+  /**
+   * A view's rules, and the labels of the endpoints only it has (a ServiceEntry host defined in several namespaces,
+   * each exported to its own: the shared view has one namespace's entry, this view its own), looked up before the
+   * shared labels.
+   */
+  private record ViewRules(Map<String, Rule> rules, Map<String, Map<String, String>> labels) {}
+
   private boolean meshEnabled = true;
   private Map<String, Rule> rules = Map.of();
   // The state begin() was given (the shared view), and the rules of other views (a client namespace's own
   // DestinationRules: SourceViews), built on first use per change.
   private PolicySet current = PolicySet.EMPTY;
-  private final Map<PolicySet, Map<String, Rule>> rulesByView = new IdentityHashMap<>();
+  private final Map<PolicySet, ViewRules> rulesByView = new IdentityHashMap<>();
   private List<String> priorityLabels = List.of();
   private Map<String, Map<String, String>> labelsByEndpoint = Map.of();
   // Per base assignment (by identity): its derived ones. This change's, and the previous change's not yet reused.
@@ -98,7 +105,7 @@ final class LocalityAssignments {
     Map<String, Rule> next = new HashMap<>();
     for (Policy.Service svc : state.ofType(Policy.Service.class)) {
       Policy.DestinationRule dr = MeshTranslator.destinationRule(state, svc.name());
-      Rule rule = rule(dr, meshEnabled, svc.preferClose());
+      Rule rule = rule(dr, meshEnabled, svc.trafficDistribution());
       if (rule == null) {
         continue;
       }
@@ -137,7 +144,8 @@ final class LocalityAssignments {
         subsets.add(null);
         (dr == null ? List.<Policy.Subset>of() : dr.subsets()).forEach(s -> subsets.add(s.name()));
         for (String subset : subsets) {
-          Rule rule = rule(dr == null ? null : dr.forCluster(subset, port.number()), meshEnabled);
+          Rule rule = rule(dr == null ? null : dr.forCluster(subset, port.number()), meshEnabled,
+              se.trafficDistribution());
           if (rule != null) {
             next.put(ClusterNames.serviceEntryCluster(port.number(), subset, e.getKey()), rule);
             priorityLabels(rule, labels);
@@ -151,27 +159,37 @@ final class LocalityAssignments {
   }
 
   /**
-   * What a Service's {@code trafficDistribution: PreferClose} stands for, as istiod's {@code GetLocalityLbSetting}
-   * builds it: failover by the caller's region, then zone, with or without outlierDetection. (istiod lists the network
-   * label first; Keelson has one network, and a label neither side has would tell no endpoint apart.)
+   * What {@code trafficDistribution: PreferClose} (or {@code PreferSameZone}) stands for, as istiod's
+   * {@code GetLocalityLbSetting} builds it: failover by the caller's region, then zone, with or without
+   * outlierDetection. (istiod lists the network label first; Keelson has one network, and a label neither side has
+   * would tell no endpoint apart.)
    */
   static final Policy.LocalityLbSetting PREFER_CLOSE = new Policy.LocalityLbSetting(true, List.of(), List.of(),
       List.of(Locality.REGION, Locality.ZONE));
 
-  /** {@link #rule(Policy.DestinationRule, boolean, boolean)} for a destination without a traffic distribution. */
+  /**
+   * What {@code PreferSameNode} stands for, as istiod builds it: region, zone, subzone, then the node (its label
+   * {@code kubernetes.io/hostname}: an endpoint's node, and the caller's from its metadata {@code NODE_NAME}).
+   */
+  static final Policy.LocalityLbSetting PREFER_SAME_NODE = new Policy.LocalityLbSetting(true, List.of(), List.of(),
+      List.of(Locality.REGION, Locality.ZONE, Locality.SUBZONE, Locality.HOSTNAME));
+
+  /** {@link #rule(Policy.DestinationRule, boolean, Policy.TrafficDistribution)} without a traffic distribution. */
   static Rule rule(Policy.DestinationRule dr, boolean meshEnabled) {
-    return rule(dr, meshEnabled, false);
+    return rule(dr, meshEnabled, Policy.TrafficDistribution.ANY);
   }
 
   /**
    * The locality rule of a destination: its DestinationRule's setting unless that says {@code enabled: false}, else
-   * {@link #PREFER_CLOSE} for a Service that prefers close endpoints ({@code preferClose}), else the mesh default when
-   * on (Istio's precedence); null when none applies, or the setting neither distributes nor fails over (failover needs
-   * outlierDetection, as in Istio: without it Envoy would never leave priority 0; PreferClose fails over without).
+   * the setting its traffic {@code distribution} stands for ({@link #PREFER_CLOSE}, {@link #PREFER_SAME_NODE}), else
+   * the mesh default when on (Istio's precedence); null when none applies, or the setting neither distributes nor
+   * fails over (failover needs outlierDetection, as in Istio: without it Envoy would never leave priority 0; a traffic
+   * distribution fails over without).
    */
-  static Rule rule(Policy.DestinationRule dr, boolean meshEnabled, boolean preferClose) {
-    if (preferClose && (dr == null || dr.localityLb() == null)) {
-      return new Rule(PREFER_CLOSE, true);
+  static Rule rule(Policy.DestinationRule dr, boolean meshEnabled, Policy.TrafficDistribution distribution) {
+    if (distribution != Policy.TrafficDistribution.ANY && (dr == null || dr.localityLb() == null)) {
+      return new Rule(distribution == Policy.TrafficDistribution.PREFER_SAME_NODE ? PREFER_SAME_NODE : PREFER_CLOSE,
+          true);
     }
     Policy.LocalityLbSetting setting = dr != null && dr.localityLb() != null ? dr.localityLb()
         : meshEnabled ? Policy.LocalityLbSetting.MESH_DEFAULT : null;
@@ -222,12 +240,23 @@ final class LocalityAssignments {
    * its failover.
    */
   synchronized MeshResources localize(MeshResources shared, Caller caller, PolicySet view) {
-    Map<String, Rule> ruled = view == current || view == null ? rules
-        : rulesByView.computeIfAbsent(view, v -> rulesOf(v, new TreeSet<>(), new HashMap<>()));
-    if (ruled.isEmpty()) {
+    ViewRules ruled = view == current || view == null ? new ViewRules(rules, Map.of())
+        : rulesByView.computeIfAbsent(view, this::viewRules);
+    if (ruled.rules().isEmpty()) {
       return shared;
     }
     return localized.computeIfAbsent(shared, k -> new HashMap<>()).computeIfAbsent(caller, c -> build(shared, c, ruled));
+  }
+
+  /** {@code view}'s rules, with the labels of its entries' endpoints that the shared ones lack or differ from. */
+  private ViewRules viewRules(PolicySet view) {
+    Map<String, Map<String, String>> byEndpoint = new HashMap<>();
+    Map<String, Rule> ruled = rulesOf(view, new TreeSet<>(), byEndpoint);
+    if (priorityLabels.isEmpty()) {
+      return new ViewRules(ruled, Map.of()); // no failoverPriority: endpoint labels decide nothing
+    }
+    byEndpoint.entrySet().removeIf(e -> e.getValue().equals(labelsByEndpoint.get(e.getKey())));
+    return new ViewRules(ruled, Map.copyOf(byEndpoint));
   }
 
   /** Derived assignments built (not reused) since start, for tests. */
@@ -235,18 +264,18 @@ final class LocalityAssignments {
     return built;
   }
 
-  private MeshResources build(MeshResources shared, Caller caller, Map<String, Rule> rules) {
+  private MeshResources build(MeshResources shared, Caller caller, ViewRules view) {
     List<ClusterLoadAssignment> endpoints = new ArrayList<>(shared.endpoints());
     MessageDigest md = sha256();
     md.update(shared.endpointsVersion().getBytes(StandardCharsets.UTF_8));
     boolean changed = false;
     for (int i = 0; i < endpoints.size(); i++) {
       ClusterLoadAssignment base = endpoints.get(i);
-      Rule rule = rules.get(base.getClusterName());
+      Rule rule = view.rules().get(base.getClusterName());
       if (rule == null) {
         continue;
       }
-      Derived d = derive(base, rule, caller);
+      Derived d = derive(base, rule, caller, view.labels());
       if (d.assignment() != base) {
         endpoints.set(i, d.assignment());
         md.update((i + ":").getBytes(StandardCharsets.UTF_8));
@@ -257,7 +286,11 @@ final class LocalityAssignments {
     return changed ? shared.withEndpoints(endpoints, HexFormat.of().formatHex(md.digest(), 0, 6)) : shared;
   }
 
-  private Derived derive(ClusterLoadAssignment base, Rule rule, Caller caller) {
+  /**
+   * {@code base} as {@code caller} gets it under {@code rule}, its endpoints' labels looked up in {@code own} first. Kept
+   * per base instance: a base is one translation's, so of one view.
+   */
+  private Derived derive(ClusterLoadAssignment base, Rule rule, Caller caller, Map<String, Map<String, String>> own) {
     Map<Key, Derived> forBase = derived.get(base);
     if (forBase == null) {
       Map<Key, Derived> old = previous.remove(base);
@@ -266,15 +299,17 @@ final class LocalityAssignments {
     }
     return forBase.computeIfAbsent(new Key(rule, caller), k -> {
       ClusterLoadAssignment a = LocalityFailover.apply(base, rule.setting(), rule.failover(), caller.locality(),
-          caller.labels(), this::labelsOf);
+          caller.labels(), lb -> labelsOf(lb, own));
       built++;
       return new Derived(a, a == base ? null : AssignmentCache.digest(a));
     });
   }
 
-  private Map<String, String> labelsOf(LbEndpoint lb) {
+  private Map<String, String> labelsOf(LbEndpoint lb, Map<String, Map<String, String>> own) {
     var sa = lb.getEndpoint().getAddress().getSocketAddress();
-    return labelsByEndpoint.getOrDefault(sa.getAddress() + ":" + sa.getPortValue(), Map.of());
+    String key = sa.getAddress() + ":" + sa.getPortValue();
+    Map<String, String> labels = own.get(key);
+    return labels != null ? labels : labelsByEndpoint.getOrDefault(key, Map.of());
   }
 
   private static MessageDigest sha256() {

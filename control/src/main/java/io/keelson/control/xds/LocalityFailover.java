@@ -148,8 +148,10 @@ final class LocalityFailover {
         Map<String, String> endpointLabels = labelsOf.apply(lb);
         int p = 0;
         for (int j = 0; j < labels.size(); j++) {
+          // As istiod (Go's zero value): a label neither has matches, so a caller and endpoints without a subzone go on
+          // to compare the labels after it (PreferSameNode's node)
           String want = wanted.get(j);
-          if (want == null || !want.equals(endpointLabels.get(labels.get(j)))) {
+          if (!(want == null ? "" : want).equals(endpointLabels.getOrDefault(labels.get(j), ""))) {
             p = labels.size() - j;
             break;
           }

@@ -65,6 +65,8 @@ public final class NodeRegistration {
    */
   public static final String NAMESPACE = "keelson.io/namespace";
   public static final String ISTIO_NAMESPACE = "NAMESPACE";
+  /** Istio's node metadata: the Kubernetes node the proxy runs on (its pod's {@code spec.nodeName}). */
+  public static final String NODE_NAME = "NODE_NAME";
 
   private NodeRegistration() {}
 
@@ -210,7 +212,21 @@ public final class NodeRegistration {
     // The node's locality (bin/keelson proxy --locality) becomes the workload's topology labels, as istiod's.
     Locality locality = Locality.of(node.getLocality());
     return new Policy.Workload(meta, service, address, port,
-        locality.isEmpty() ? Map.copyOf(labels) : locality.addTo(labels));
+        withNodeName(node, locality.isEmpty() ? Map.copyOf(labels) : locality.addTo(labels)));
+  }
+
+  /**
+   * {@code labels} with the node's {@value #NODE_NAME} as label {@value Locality#HOSTNAME}, as istiod augments a
+   * proxy's and an endpoint's labels (what {@code PreferSameNode} compares); {@code labels} when it sends none.
+   */
+  static Map<String, String> withNodeName(Node node, Map<String, String> labels) {
+    Value name = node.getMetadata().getFieldsMap().get(NODE_NAME);
+    if (name == null || name.getStringValue().isEmpty()) {
+      return labels;
+    }
+    Map<String, String> out = new java.util.HashMap<>(labels);
+    out.put(Locality.HOSTNAME, name.getStringValue());
+    return Map.copyOf(out);
   }
 
   /**

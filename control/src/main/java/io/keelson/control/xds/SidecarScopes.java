@@ -96,7 +96,7 @@ final class SidecarScopes {
         if (!ports.isEmpty() && ports.size() < s.ports().size()) {
           Map<Integer, Policy.Protocol> protocols = new HashMap<>(s.protocols());
           protocols.keySet().retainAll(ports);
-          narrowed.add(new Policy.Service(s.meta(), ports, protocols, s.address(), s.session(), s.preferClose()));
+          narrowed.add(new Policy.Service(s.meta(), ports, protocols, s.address(), s.session(), s.trafficDistribution()));
         }
         yield ports.isEmpty();
       }

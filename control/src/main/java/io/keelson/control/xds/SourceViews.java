@@ -28,7 +28,12 @@ final class SourceViews {
   private final Map<String, MeshResources> translations = new HashMap<>();
   // Per client namespace, what it does not see (ExportVisibility's signature).
   private final Map<String, String> exportSignatures = new HashMap<>();
+  // Per namespace and workload labels, the signature: every push asks once per proxy, N proxies alike cost one pass.
+  private final Map<Workload, String> signatures = new HashMap<>();
   private int lookups; // DestinationRuleLookups built for the current state
+  private int computed; // signatures computed (passes over the state's routes) for the current state
+
+  private record Workload(String namespace, Map<String, String> labels) {}
 
   /**
    * A new state (with every namespace's DestinationRules): forget the views and translations of the previous one. A
@@ -42,6 +47,8 @@ final class SourceViews {
     views.clear();
     translations.clear();
     exportSignatures.clear();
+    signatures.clear();
+    computed = 0;
     bySource = state.ofType(Policy.Routes.class).stream().anyMatch(SourceMatches::bySource);
     byExport = ExportVisibility.limits(state, exports);
     rules = new DestinationRuleLookup(state, rootNamespace, exports.destinationRules());
@@ -64,6 +71,11 @@ final class SourceViews {
    * DestinationRule depends on it.
    */
   String signature(Map<String, String> labels, String namespace) {
+    return signatures.computeIfAbsent(new Workload(namespace, labels), w -> compute(labels, namespace));
+  }
+
+  private String compute(Map<String, String> labels, String namespace) {
+    computed++;
     String source = (bySource ? SourceMatches.signature(state, labels, namespace) : "")
         + (rules.ownRulesFor(namespace) ? OWN_RULES + namespace : "");
     String export = byExport ? exportSignatures.computeIfAbsent(namespace,
@@ -116,6 +128,11 @@ final class SourceViews {
   /** Shared translations held for the current state, for tests. */
   int size() {
     return translations.size();
+  }
+
+  /** Signatures computed for the current state (one per namespace and labels asked about), for tests. */
+  int signaturesComputed() {
+    return computed;
   }
 
   /** DestinationRuleLookups (each a pass over the whole state) built for the current state, for tests. */

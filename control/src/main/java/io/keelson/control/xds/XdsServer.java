@@ -954,6 +954,16 @@ public final class XdsServer implements AutoCloseable {
     }
   }
 
+  /** Proxy signatures computed for the current state (once per namespace and workload labels), for tests. */
+  int signaturesComputed() {
+    pushLock.lock();
+    try {
+      return sources.signaturesComputed();
+    } finally {
+      pushLock.unlock();
+    }
+  }
+
   /** The Sidecar scoping sidecar {@code p} under the current state, or null (gateways and proxyless clients: none). */
   private Policy.Sidecar sidecarScope(ProxyState p) {
     if (p.proxyless || gatewayNodes.containsKey(p.nodeId) || p.nodeId.endsWith("~sds")) {
@@ -1198,8 +1208,8 @@ public final class XdsServer implements AutoCloseable {
     }
     ProxyState state = new ProxyState(streamId, node.getId(), w != null ? w.service() : node.getCluster(), delta,
         isProxyless, NodeRegistration.outboundPort(node, outboundPort), NodeRegistration.proxyLocality(node, w),
-        w != null ? w.labels() : gateway != null ? gateway.labels() // failoverPriority and sourceLabels match these
-            : isProxyless ? NodeRegistration.labels(node) : Map.of(), namespace);
+        w != null ? w.labels() : NodeRegistration.withNodeName(node, gateway != null ? gateway.labels()
+            : isProxyless ? NodeRegistration.labels(node) : Map.of()), namespace); // failoverPriority, sourceLabels
     String principal = token == null ? "plaintext" : "token:" + token.namespace();
     holdLock.lock();
     try {

@@ -38,31 +38,36 @@ class PreferCloseEndToEndTest {
         SampleService b1 = new SampleService("reviews", "b1").start("127.0.0.1", 0);
         Sidecar zoneB = sidecar(cp, "reviews", b1.port(), "r1/b");
         Sidecar client = sidecar(cp, "frontend", 1, "r1/a")) {
-      Sidecar zoneA = sidecar(cp, "reviews", a1.port(), "r1/a");
-      try {
-        int outbound = client.outboundAddress().getPort();
-        apply(cp, MESH.formatted(""));
-        await().atMost(Duration.ofSeconds(10)).until(() -> cp.xds.registeredWorkloads().keySet()
-            .containsAll(java.util.List.of(zoneA.nodeId(), zoneB.nodeId())));
-        // Without it (and without outlierDetection): one priority, both zones take calls.
-        await().atMost(Duration.ofSeconds(10)).ignoreExceptions()
-            .until(() -> servedBy(outbound, "reviews", 30).keySet().size() == 2);
-
-        apply(cp, MESH.formatted("trafficDistribution: PreferClose, "));
-        await().atMost(Duration.ofSeconds(10)).ignoreExceptions()
-            .until(() -> servedBy(outbound, "reviews", 30).equals(Map.of("reviews-a1", 30)));
-        assertThat(servedBy(outbound, "reviews", 100)).isEqualTo(Map.of("reviews-a1", 100));
-      } finally {
-        zoneA.close();
-      }
-      // The zone-a instance is gone: its endpoint leaves, zone b is the client's closest.
-      await().atMost(Duration.ofSeconds(15)).ignoreExceptions()
-          .until(() -> servedBy(outbound(client), "reviews", 10).equals(Map.of("reviews-b1", 10)));
-      assertThat(servedBy(outbound(client), "reviews", 50)).isEqualTo(Map.of("reviews-b1", 50));
+      staysNearThenFailsOver(cp, client, sidecar(cp, "reviews", a1.port(), "r1/a"), zoneB,
+          "trafficDistribution: PreferClose, ", "reviews-a1", "reviews-b1");
     }
   }
 
-  private static int outbound(Sidecar client) {
-    return client.outboundAddress().getPort();
+  /**
+   * Without {@code field} both of reviews' instances take {@code client}'s calls; with it only {@code near}'s
+   * ({@code nearName}); when {@code near} leaves (closed here), only {@code far}'s ({@code farName}).
+   */
+  static void staysNearThenFailsOver(ControlPlane cp, Sidecar client, Sidecar near, Sidecar far, String field,
+      String nearName, String farName) throws Exception {
+    int outbound = client.outboundAddress().getPort();
+    try {
+      apply(cp, MESH.formatted(""));
+      await().atMost(Duration.ofSeconds(10)).until(() -> cp.xds.registeredWorkloads().keySet()
+          .containsAll(java.util.List.of(near.nodeId(), far.nodeId())));
+      // Without it (and without outlierDetection): one priority, both instances take calls.
+      await().atMost(Duration.ofSeconds(10)).ignoreExceptions()
+          .until(() -> servedBy(outbound, "reviews", 30).keySet().size() == 2);
+
+      apply(cp, MESH.formatted(field));
+      await().atMost(Duration.ofSeconds(10)).ignoreExceptions()
+          .until(() -> servedBy(outbound, "reviews", 30).equals(Map.of(nearName, 30)));
+      assertThat(servedBy(outbound, "reviews", 100)).isEqualTo(Map.of(nearName, 100));
+    } finally {
+      near.close();
+    }
+    // The near instance is gone: its endpoint leaves, the far one is the client's closest.
+    await().atMost(Duration.ofSeconds(15)).ignoreExceptions()
+        .until(() -> servedBy(outbound, "reviews", 10).equals(Map.of(farName, 10)));
+    assertThat(servedBy(outbound, "reviews", 50)).isEqualTo(Map.of(farName, 50));
   }
 }

@@ -106,6 +106,42 @@ class ExportToTranslationTest {
   }
 
   @Test
+  void aPushComputesEachNamespaceAndLabelsSignatureOnceNotOncePerSidecar() throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("mesh.yaml", MESH).policies(), false);
+    List<String> webs = List.of("web-1", "web-2", "web-3", "web-4", "web-5", "web-6");
+    List<XdsClient> clients = new java.util.ArrayList<>();
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0)) {
+      clients.add(client(xds, capturedNode("shop-1", "shop", "10.1.0.1")));
+      for (int i = 0; i < webs.size(); i++) {
+        clients.add(client(xds, capturedNode(webs.get(i), "web", "10.1.1." + (i + 1))));
+      }
+      await().atMost(Duration.ofSeconds(20)).until(() -> xds.registeredWorkloads().size() == 7
+          && webs.stream().allMatch(n -> xds.resourcesFor(n) != null) && xds.resourcesFor("shop-1") != null);
+      // A change: every proxy is pushed (its translation, its locality view, its name table each ask its signature).
+      store.apply(PolicyParser.parse("more.yaml", """
+          apiVersion: keelson.io/v1alpha1
+          kind: Service
+          metadata: { name: extra, namespace: shop }
+          spec: { ports: [ { name: http, port: 80 } ] }
+          """).policies(), false);
+      await().atMost(Duration.ofSeconds(20)).until(() -> webs.stream().allMatch(n -> clusters(xds, n)
+          .contains("extra.shop")) && clusters(xds, "shop-1").contains("extra.shop"));
+      // The six web sidecars share one workload (namespace web, same labels): one signature for them, one for shop's.
+      assertThat(xds.signaturesComputed()).isLessThanOrEqualTo(2);
+      for (String n : webs) {
+        assertThat(xds.resourcesFor(n).clusters()).as(n).isEqualTo(xds.resourcesFor("web-1").clusters());
+        assertThat(xds.resourcesFor(n).routes()).as(n).isEqualTo(xds.resourcesFor("web-1").routes());
+        assertThat(xds.resourcesFor(n).endpoints()).as(n).isEqualTo(xds.resourcesFor("web-1").endpoints());
+      }
+      assertThat(clusters(xds, "web-1")).doesNotContain("ratings.shop");
+      assertThat(clusters(xds, "shop-1")).contains("ratings.shop");
+    } finally {
+      clients.forEach(XdsClient::close);
+    }
+  }
+
+  @Test
   void aRouteToAServiceNotExportedToTheSidecarsNamespaceGoesToAnEmptyCluster() throws Exception {
     PolicyStore store = new PolicyStore();
     // reviews' routes, exported everywhere, send /ratings to ratings, which only shop sees: elsewhere a 503 (no cluster).

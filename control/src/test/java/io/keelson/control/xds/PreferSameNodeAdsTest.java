@@ -1,0 +1,98 @@
+package io.keelson.control.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.keelson.control.policy.PolicyParser;
+import io.keelson.control.store.PolicyStore;
+import io.keelson.dataplane.config.ClusterConfig;
+import io.keelson.dataplane.config.EndpointConfig;
+import io.keelson.dataplane.config.ProxySnapshot;
+import io.keelson.dataplane.xds.XdsClient;
+import io.keelson.dataplane.xds.XdsClientConfig;
+import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code trafficDistribution: PreferSameNode} end to end over ADS: sidecars register from nodes that send Istio's
+ * {@code NODE_NAME} and a locality, and what each proxy's xDS client installs from the EDS it is sent orders the
+ * endpoints by its own node first, then subzone, zone and region (istiod's failoverPriority for it).
+ */
+class PreferSameNodeAdsTest {
+  private static final String MESH = """
+      apiVersion: keelson.io/v1alpha1
+      kind: Service
+      metadata: { name: reviews }
+      spec: { trafficDistribution: PreferSameNode, ports: [ { name: http, port: 80 } ] }
+      """;
+
+  /** A proxy's xDS client and the last snapshot it installed. */
+  private record Proxy(XdsClient client, AtomicReference<ProxySnapshot> installed) implements AutoCloseable {
+    /** Endpoint port to priority of {@code cluster} as installed. */
+    Map<Integer, Integer> priorities(String cluster) {
+      ProxySnapshot s = installed.get();
+      ClusterConfig c = s == null ? null : s.clusters().get(cluster);
+      Map<Integer, Integer> out = new TreeMap<>();
+      if (c != null) {
+        for (EndpointConfig e : c.endpoints()) {
+          out.put(e.port(), e.priority());
+        }
+      }
+      return out;
+    }
+
+    @Override
+    public void close() {
+      client.close();
+    }
+  }
+
+  /** A sidecar on Kubernetes node {@code nodeName} in {@code region/zone/subzone}, registering reviews at {@code port} (0: none). */
+  private static Proxy sidecar(XdsServer xds, String id, String nodeName, String zone, int port) {
+    Struct.Builder md = Struct.newBuilder()
+        .putFields(NodeRegistration.NODE_NAME, Value.newBuilder().setStringValue(nodeName).build());
+    if (port > 0) {
+      md.putFields(NodeRegistration.SERVICE, Value.newBuilder().setStringValue("reviews").build())
+          .putFields(NodeRegistration.ADDRESS, Value.newBuilder().setStringValue("127.0.0.1").build())
+          .putFields(NodeRegistration.PORT, Value.newBuilder().setNumberValue(port).build());
+    }
+    Node node = Node.newBuilder().setId(id).setCluster(id)
+        .setLocality(io.envoyproxy.envoy.config.core.v3.Locality.newBuilder().setRegion("us-west").setZone(zone)
+            .setSubZone("rack1"))
+        .setMetadata(md).build();
+    AtomicReference<ProxySnapshot> installed = new AtomicReference<>();
+    XdsClient client = XdsClient.start(XdsClientConfig.of("127.0.0.1", xds.port(), false, node)
+        .withBackoff(Duration.ofMillis(50), Duration.ofMillis(500)), installed::set);
+    return new Proxy(client, installed);
+  }
+
+  @Test
+  void eachProxyIsSentItsOwnNodesEndpointsFirstThenItsZoneThenItsRegion() throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("mesh.yaml", MESH).policies(), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        Proxy r1 = sidecar(xds, "reviews-1", "node-1", "a", 18081);
+        Proxy r2 = sidecar(xds, "reviews-2", "node-2", "a", 18082);
+        Proxy r3 = sidecar(xds, "reviews-3", "node-3", "b", 18083);
+        Proxy web = sidecar(xds, "web-1", "node-2", "a", 0)) {
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+        // a registered sidecar calling its own service: itself (node-1), its zone's (node-2), the other zone's
+        assertThat(r1.priorities("reviews")).isEqualTo(Map.of(18081, 0, 18082, 1, 18083, 2));
+        assertThat(r3.priorities("reviews")).isEqualTo(Map.of(18083, 0, 18081, 1, 18082, 1));
+        // a sidecar registering nothing is placed by its node's NODE_NAME and locality alone
+        assertThat(web.priorities("reviews")).isEqualTo(Map.of(18082, 0, 18081, 1, 18083, 2));
+      });
+      // The same proxies without the distribution: every endpoint at priority 0 (no outlierDetection).
+      store.apply(PolicyParser.parse("mesh.yaml", MESH.replace("trafficDistribution: PreferSameNode, ", ""))
+          .policies(), false);
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+          assertThat(web.priorities("reviews")).isEqualTo(Map.of(18081, 0, 18082, 0, 18083, 0)));
+    }
+  }
+}
