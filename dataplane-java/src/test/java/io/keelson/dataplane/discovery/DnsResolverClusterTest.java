@@ -51,6 +51,10 @@ class DnsResolverClusterTest {
   }
 
   private static String cares(int port, String options) {
+    return cares(port, options, "");
+  }
+
+  private static String cares(int port, String options, String caresFields) {
     return """
         typed_dns_resolver_config:
           name: envoy.network.dns_resolver.cares
@@ -58,7 +62,8 @@ class DnsResolverClusterTest {
             "@type": type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig
             resolvers: [{ socket_address: { address: 127.0.0.1, port_value: %d } }]
             dns_resolver_options: { no_default_search_domain: true%s }
-        """.formatted(port, options);
+            %s
+        """.formatted(port, options, caresFields);
   }
 
   private void start(String clusterFields, int backendPort, String bootstrapFields) throws Exception {
@@ -140,7 +145,7 @@ class DnsResolverClusterTest {
     List<TestUpstream> b = TestUpstreams.onLoopbackAddresses(closeables, 2);
     Dnsmasq dns = dnsmasq(1);
     dns.answer(name, "127.0.0.2");
-    start(cares(dns.port(), "") + "dns_refresh_rate: 0.2s\n"
+    start(cares(dns.port(), "", "query_timeout_seconds: 1") + "dns_refresh_rate: 0.2s\n"
         + "dns_failure_refresh_rate: { base_interval: 0.2s, max_interval: 0.5s }\n", b.get(0).port(), "");
     await().atMost(WAIT).until(() -> proxy.get("/work").statusCode() == 200);
     dns.stop();
