@@ -77,7 +77,14 @@ final class DnsClient implements AutoCloseable {
       return;
     }
     try {
-      loop.execute(() -> start(host, dns, done, failed));
+      loop.execute(() -> {
+        try {
+          start(host, dns, done, failed);
+        } catch (RuntimeException e) { // e.g. a resolver that cannot be built: the lookup fails, the count goes back
+          inFlight.decrementAndGet();
+          callbacks.execute(() -> failed.accept(e));
+        }
+      });
     } catch (java.util.concurrent.RejectedExecutionException e) { // closed
       inFlight.decrementAndGet();
       failed.accept(new UnknownHostException(host + ": the DNS client is closed"));
