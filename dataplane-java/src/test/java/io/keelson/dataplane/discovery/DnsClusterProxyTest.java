@@ -15,7 +15,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -82,13 +81,7 @@ class DnsClusterProxyTest {
   }
 
   private Set<String> upstreamsOf(int requests) throws Exception {
-    Set<String> seen = new HashSet<>();
-    for (int i = 0; i < requests; i++) {
-      HttpResponse<String> r = proxy.get("/work");
-      assertThat(r.statusCode()).isEqualTo(200);
-      seen.add(r.headers().firstValue("x-upstream").orElseThrow());
-    }
-    return seen;
+    return TestUpstreams.answering(proxy, requests);
   }
 
   @Test

@@ -12,10 +12,8 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -73,13 +71,7 @@ class DnsResolverClusterTest {
   }
 
   private Set<String> upstreamsOf(int requests) throws Exception {
-    Set<String> seen = new HashSet<>();
-    for (int i = 0; i < requests; i++) {
-      HttpResponse<String> r = proxy.get("/work");
-      assertThat(r.statusCode()).isEqualTo(200);
-      seen.add(r.headers().firstValue("x-upstream").orElseThrow());
-    }
-    return seen;
+    return TestUpstreams.answering(proxy, requests);
   }
 
   @Test

@@ -1,10 +1,16 @@
 package io.keelson.dataplane.discovery;
 
-import io.keelson.dataplane.testing.TestUpstream;
-import java.util.ArrayList;
-import java.util.List;
+import static org.assertj.core.api.Assertions.assertThat;
 
-/** Test backends on several loopback addresses at one port. */
+import io.keelson.dataplane.testing.ProxyHarness;
+import io.keelson.dataplane.testing.TestUpstream;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/** Test backends on several loopback addresses at one port, and which of them answer. */
 final class TestUpstreams {
   private TestUpstreams() {}
 
@@ -31,5 +37,16 @@ final class TestUpstreams {
         }
       }
     }
+  }
+
+  /** The backends (their x-upstream names) that answered {@code requests} GETs of /work through {@code proxy}, each 200. */
+  static Set<String> answering(ProxyHarness proxy, int requests) throws Exception {
+    Set<String> seen = new HashSet<>();
+    for (int i = 0; i < requests; i++) {
+      HttpResponse<String> r = proxy.get("/work");
+      assertThat(r.statusCode()).isEqualTo(200);
+      seen.add(r.headers().firstValue("x-upstream").orElseThrow());
+    }
+    return seen;
   }
 }
