@@ -17,10 +17,25 @@ import java.util.List;
  *                       failed lookup, doubled (with jitter, as Envoy) on each further failure
  * @param failureMax     dns_failure_refresh_rate.max_interval (default: 10 × {@code failureBase}, as Envoy)
  * @param family         dns_lookup_family
+ * @param respectTtl     respect_dns_ttl: after a successful lookup, the next one at the least TTL of its records
+ *                       (a TTL of 0: {@code refreshRate}), as Envoy
+ * @param resolver       the cluster's DNS resolver config (its own, else the bootstrap's), or null for the system's
+ *                       resolver through the JDK
  */
 public record DnsResolution(boolean logical, Duration refreshRate, Duration failureBase, Duration failureMax,
-    LookupFamily family) {
+    LookupFamily family, boolean respectTtl, DnsResolverConfig resolver) {
   public static final Duration DEFAULT_REFRESH_RATE = Duration.ofSeconds(5);
+
+  /** The system resolver through the JDK, TTLs not respected. */
+  public DnsResolution(boolean logical, Duration refreshRate, Duration failureBase, Duration failureMax,
+      LookupFamily family) {
+    this(logical, refreshRate, failureBase, failureMax, family, false, null);
+  }
+
+  /** True when the records' TTLs or other servers are needed: the JDK's resolver gives neither. */
+  public boolean needsDnsClient() {
+    return respectTtl || resolver != null;
+  }
 
   /** Envoy's Cluster.DnsLookupFamily: which of a name's addresses become hosts. */
   public enum LookupFamily {

@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * One DNS cluster's background resolution: every endpoint's host name looked up each refresh, the latest answers kept
  * (a failed lookup keeps the previous answer of that name, as Envoy), the next refresh scheduled after
- * dns_refresh_rate or, after a failure, dns_failure_refresh_rate's jittered exponential backoff. Thread-safe: lookup
+ * dns_refresh_rate (with respect_dns_ttl, the records' least TTL) or, after a failure, dns_failure_refresh_rate's jittered exponential backoff. Thread-safe: lookup
  * threads report, the owner reads under this object's lock.
  */
 final class DnsClusterResolution {
@@ -97,17 +97,16 @@ final class DnsClusterResolution {
     }
     stats.updateAttempt.increment();
     if (endpoints.isEmpty()) {
-      finish(new List[0], false);
+      finish(new DnsAnswer[0], false);
       return;
     }
-    @SuppressWarnings("unchecked")
-    List<InetAddress>[] got = new List[endpoints.size()];
+    DnsAnswer[] got = new DnsAnswer[endpoints.size()];
     AtomicInteger left = new AtomicInteger(endpoints.size());
     boolean[] failed = {false}; // written before the decrement that publishes it to the last lookup's thread
     for (int i = 0; i < endpoints.size(); i++) {
       int at = i;
-      lookups.resolve(endpoints.get(i).host(), answer -> {
-        got[at] = dns.family().pick(answer);
+      lookups.resolve(endpoints.get(i).host(), dns, answer -> {
+        got[at] = answer;
         if (left.decrementAndGet() == 0) {
           finish(got, failed[0]);
         }
@@ -120,7 +119,7 @@ final class DnsClusterResolution {
     }
   }
 
-  private void finish(List<InetAddress>[] got, boolean failed) {
+  private void finish(DnsAnswer[] got, boolean failed) {
     boolean change;
     synchronized (this) {
       if (stopped) {
@@ -129,18 +128,35 @@ final class DnsClusterResolution {
       change = !done;
       done = true;
       for (int i = 0; i < got.length; i++) {
-        if (got[i] != null && !got[i].equals(answers.get(i))) { // a failed name keeps its previous answer
-          answers.set(i, List.copyOf(got[i]));
+        if (got[i] != null && !got[i].addresses().equals(answers.get(i))) { // a failed name keeps its previous answer
+          answers.set(i, got[i].addresses());
           change = true;
         }
       }
       failures = failed ? failures + 1 : 0;
-      timer = lookups.after(failed ? backoff(failures) : dns.refreshRate(), this::refresh);
+      timer = lookups.after(failed ? backoff(failures) : next(got), this::refresh);
     }
     (failed ? stats.updateFailure : stats.updateSuccess).increment();
     if (change) {
       changed.run();
     }
+  }
+
+  /**
+   * The pause after a successful refresh: dns_refresh_rate, or with respect_dns_ttl the least TTL of the answers'
+   * records, as Envoy (a TTL of 0, or none, leaves dns_refresh_rate).
+   */
+  private Duration next(DnsAnswer[] got) {
+    if (!dns.respectTtl()) {
+      return dns.refreshRate();
+    }
+    long ttl = Long.MAX_VALUE;
+    for (DnsAnswer a : got) {
+      if (a != null && a.ttlSeconds() > 0) {
+        ttl = Math.min(ttl, a.ttlSeconds());
+      }
+    }
+    return ttl == Long.MAX_VALUE ? dns.refreshRate() : Duration.ofSeconds(ttl);
   }
 
   /** Envoy's jittered exponential backoff: uniform below min(base × 2^(n-1), max), at least 1 ms. */

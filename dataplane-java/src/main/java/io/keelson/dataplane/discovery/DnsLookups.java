@@ -1,5 +1,6 @@
 package io.keelson.dataplane.discovery;
 
+import io.keelson.dataplane.config.DnsResolution;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.security.Security;
@@ -8,13 +9,16 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * The JDK's blocking name lookup on a few threads of its own with a bounded queue (never on an event loop), and the
- * timers that start them. Answers are handed to the caller's callbacks on a lookup thread. Thread-safe.
+ * A DNS cluster's name lookups, never on a proxy's event loop: the JDK's blocking lookup on a few threads of its own
+ * with a bounded queue (the default: the system's resolver, no TTLs), or {@link DnsClient} when the cluster has a
+ * resolver config or respect_dns_ttl; and the timers that start them. Answers are handed to the caller's callbacks on
+ * a lookup thread or the timer thread. Thread-safe.
  */
 final class DnsLookups implements AutoCloseable {
   /** Lookups running at once; more wait in the queue (a resolver that hangs holds at most this many threads). */
@@ -32,23 +36,39 @@ final class DnsLookups implements AutoCloseable {
 
   private final ThreadPoolExecutor lookups;
   private final ScheduledThreadPoolExecutor timers;
+  private DnsClient client; // created with the first cluster that needs it; guarded by this
+  private boolean closed; // guarded by this
 
   DnsLookups() {
     lookups = new ThreadPoolExecutor(THREADS, THREADS, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(QUEUE),
-        r -> daemon(r, "keelson-dns-lookup"));
+        daemonFactory("keelson-dns-lookup"));
     lookups.allowCoreThreadTimeOut(true); // no idle threads without DNS clusters
-    timers = new ScheduledThreadPoolExecutor(1, r -> daemon(r, "keelson-dns-refresh"));
+    timers = new ScheduledThreadPoolExecutor(1, daemonFactory("keelson-dns-refresh"));
     timers.setRemoveOnCancelPolicy(true); // a removed cluster's timer goes with it
   }
 
-  private static Thread daemon(Runnable r, String name) {
-    Thread t = new Thread(r, name);
-    t.setDaemon(true); // a lookup stuck on a dead resolver must not keep the process alive
-    return t;
+  static ThreadFactory daemonFactory(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true); // a lookup stuck on a dead resolver must not keep the process alive
+      return t;
+    };
   }
 
-  /** Looks {@code host} up off the caller's thread: {@code done} gets every address, or {@code failed} the error. */
-  void resolve(String host, Consumer<InetAddress[]> done, Consumer<Exception> failed) {
+  /**
+   * Looks {@code host} up off the caller's thread as {@code dns} says: {@code done} gets the addresses its
+   * dns_lookup_family keeps, or {@code failed} the error.
+   */
+  void resolve(String host, DnsResolution dns, Consumer<DnsAnswer> done, Consumer<Exception> failed) {
+    if (dns.needsDnsClient()) {
+      DnsClient c = client();
+      if (c == null) {
+        failed.accept(new UnknownHostException(host + ": closed"));
+      } else {
+        c.resolve(host, dns, done, failed);
+      }
+      return;
+    }
     try {
       lookups.execute(() -> {
         InetAddress[] answer;
@@ -58,7 +78,7 @@ final class DnsLookups implements AutoCloseable {
           failed.accept(e);
           return;
         }
-        done.accept(answer);
+        done.accept(new DnsAnswer(dns.family().pick(answer), DnsAnswer.NO_TTL));
       });
     } catch (RejectedExecutionException e) {
       failed.accept(new UnknownHostException(host + ": " + QUEUE + " lookups already waiting"));
@@ -70,8 +90,21 @@ final class DnsLookups implements AutoCloseable {
     return timers.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
   }
 
+  private synchronized DnsClient client() {
+    if (client == null && !closed) {
+      client = new DnsClient(timers);
+    }
+    return client;
+  }
+
   @Override
   public void close() {
+    synchronized (this) {
+      closed = true;
+      if (client != null) {
+        client.close();
+      }
+    }
     timers.shutdownNow();
     lookups.shutdownNow();
   }

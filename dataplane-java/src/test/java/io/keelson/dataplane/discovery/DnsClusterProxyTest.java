@@ -15,7 +15,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -44,29 +43,11 @@ class DnsClusterProxyTest {
     }
   }
 
-  /** Backends named after their address ("1" on 127.0.0.1, "2" on 127.0.0.2, ...) on one port. */
   private List<TestUpstream> backends(int... lastOctets) throws Exception {
-    for (int attempt = 0; ; attempt++) {
-      List<TestUpstream> started = new ArrayList<>();
-      try {
-        int port = 0;
-        for (int o : lastOctets) {
-          TestUpstream u = new TestUpstream(String.valueOf(o), "127.0.0." + o, port, null);
-          started.add(u);
-          port = u.port();
-        }
-        closeables.addAll(started);
-        return started;
-      } catch (Exception e) { // that port was taken on another address: try another
-        started.forEach(TestUpstream::close);
-        if (attempt > 5) {
-          throw e;
-        }
-      }
-    }
+    return TestUpstreams.onLoopbackAddresses(closeables, lastOctets);
   }
 
-  private static String dnsCluster(String cluster, String type, String host, int port, String extra) {
+  static String dnsCluster(String cluster, String type, String host, int port, String extra) {
     return """
           - name: %s
             connect_timeout: 1s
@@ -100,13 +81,7 @@ class DnsClusterProxyTest {
   }
 
   private Set<String> upstreamsOf(int requests) throws Exception {
-    Set<String> seen = new HashSet<>();
-    for (int i = 0; i < requests; i++) {
-      HttpResponse<String> r = proxy.get("/work");
-      assertThat(r.statusCode()).isEqualTo(200);
-      seen.add(r.headers().firstValue("x-upstream").orElseThrow());
-    }
-    return seen;
+    return TestUpstreams.answering(proxy, requests);
   }
 
   @Test

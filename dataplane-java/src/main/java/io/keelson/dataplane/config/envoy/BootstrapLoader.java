@@ -81,7 +81,8 @@ public final class BootstrapLoader {
     Bootstrap.StaticResources resources = bootstrap.getStaticResources();
     List<ListenerConfig> listeners = translator.listeners(resources);
     Map<String, String> clusterPaths = new LinkedHashMap<>();
-    Map<String, ClusterConfig> clusters = new ClusterTranslator(problems).clusters(resources, clusterPaths);
+    Map<String, ClusterConfig> clusters = new ClusterTranslator(problems)
+        .defaultDnsResolver(DnsResolverTranslator.bootstrapDefault(bootstrap, problems)).clusters(resources, clusterPaths);
     translator.checkReferences(clusters, clusterPaths);
     AdminConfig admin = translator.admin(bootstrap);
     problems.throwIfErrors();

@@ -23,9 +23,17 @@ final class ClusterTranslator {
   private final Problems problems;
   private final ResilienceTranslator resilience;
 
+  private io.keelson.dataplane.config.DnsResolverConfig defaultDnsResolver;
+
   ClusterTranslator(Problems problems) {
     this.problems = problems;
     this.resilience = new ResilienceTranslator(problems);
+  }
+
+  /** The bootstrap's DNS resolver config: DNS clusters without their own use it (null: the system's resolver). */
+  ClusterTranslator defaultDnsResolver(io.keelson.dataplane.config.DnsResolverConfig resolver) {
+    this.defaultDnsResolver = resolver;
+    return this;
   }
 
   Map<String, ClusterConfig> clusters(Bootstrap.StaticResources resources, Map<String, String> pathsByName) {
@@ -282,7 +290,7 @@ final class ClusterTranslator {
     io.keelson.dataplane.config.DnsResolution dns = null;
     if (c.getClusterDiscoveryTypeCase() == Cluster.ClusterDiscoveryTypeCase.TYPE
         && (c.getType() == Cluster.DiscoveryType.STRICT_DNS || c.getType() == Cluster.DiscoveryType.LOGICAL_DNS)) {
-      dns = DnsResolutionTranslator.translate(c, path, problems);
+      dns = DnsResolutionTranslator.translate(c, path, problems, defaultDnsResolver);
       ok &= dns != null;
     }
     boolean[] healthOk = {true};

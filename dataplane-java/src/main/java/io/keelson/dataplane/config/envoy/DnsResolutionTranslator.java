@@ -2,16 +2,23 @@ package io.keelson.dataplane.config.envoy;
 
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.keelson.dataplane.config.DnsResolution;
+import io.keelson.dataplane.config.DnsResolverConfig;
 import java.time.Duration;
 
-/** Translates a STRICT_DNS or LOGICAL_DNS cluster's dns fields, reporting what Keelson cannot run. Stateless. */
+/**
+ * Translates a STRICT_DNS or LOGICAL_DNS cluster's dns fields (its resolver config by {@link DnsResolverTranslator}),
+ * reporting what Keelson cannot run. Stateless.
+ */
 final class DnsResolutionTranslator {
   private static final Duration MIN = Duration.ofMillis(1);
 
   private DnsResolutionTranslator() {}
 
-  /** The cluster's DNS resolution, or null when a field is out of range (reported). */
-  static DnsResolution translate(Cluster c, String path, Problems problems) {
+  /**
+   * The cluster's DNS resolution, its resolver config {@code defaultResolver} (the bootstrap's) when it sets none, or
+   * null when a field is out of range (reported).
+   */
+  static DnsResolution translate(Cluster c, String path, Problems problems, DnsResolverConfig defaultResolver) {
     boolean ok = true;
     Duration refresh = DnsResolution.DEFAULT_REFRESH_RATE;
     if (c.hasDnsRefreshRate()) {
@@ -37,11 +44,11 @@ final class DnsResolutionTranslator {
         }
       }
     }
-    if (c.getRespectDnsTtl()) {
-      // istiod sets it on every DNS cluster: refusing it would refuse Istio's clusters.
-      problems.warn(path + ".respect_dns_ttl", "the JDK resolver does not give the records' TTL; the cluster is"
-          + " resolved again every dns_refresh_rate (" + refresh.toMillis() + " ms) instead");
-    }
+    var resolverFields = new DnsResolverTranslator.Fields(c.hasTypedDnsResolverConfig() ? c.getTypedDnsResolverConfig()
+        : null, c.hasDnsResolutionConfig() ? c.getDnsResolutionConfig() : null, c.getDnsResolversList(),
+        c.getUseTcpForDnsLookups());
+    DnsResolverConfig resolver = DnsResolverTranslator.translate(resolverFields, path, problems, defaultResolver);
+    ok &= resolver != null || !resolverFields.any();
     DnsResolution.LookupFamily family = switch (c.getDnsLookupFamily()) {
       case AUTO -> DnsResolution.LookupFamily.AUTO;
       case V4_ONLY -> DnsResolution.LookupFamily.V4_ONLY;
@@ -58,7 +65,7 @@ final class DnsResolutionTranslator {
       return null;
     }
     return new DnsResolution(c.getType() == Cluster.DiscoveryType.LOGICAL_DNS, refresh, base,
-        max == null ? base.multipliedBy(10) : max, family);
+        max == null ? base.multipliedBy(10) : max, family, c.getRespectDnsTtl(), resolver);
   }
 
   private static boolean atLeastOneMilli(Duration d, String path, Problems problems) {

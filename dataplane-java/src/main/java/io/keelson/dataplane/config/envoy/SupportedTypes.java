@@ -99,7 +99,9 @@ final class SupportedTypes {
               .getDescriptor(),
           io.envoyproxy.envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.udp.udp_proxy.v3.UdpProxyConfig.getDescriptor(),
-          io.envoyproxy.envoy.extensions.filters.udp.udp_proxy.v3.Route.getDescriptor());
+          io.envoyproxy.envoy.extensions.filters.udp.udp_proxy.v3.Route.getDescriptor(),
+          // a DNS cluster's or the bootstrap's typed_dns_resolver_config (DnsResolverTranslator)
+          io.envoyproxy.envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig.getDescriptor());
 
   static final JsonFormat.TypeRegistry REGISTRY = JsonFormat.TypeRegistry.newBuilder().add(DESCRIPTORS).build();
 

@@ -6,9 +6,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.keelson.dataplane.config.ConfigException;
 import io.keelson.dataplane.config.DnsResolution;
 import io.keelson.dataplane.config.DnsResolution.LookupFamily;
+import io.keelson.dataplane.config.DnsResolverConfig;
 import io.keelson.dataplane.config.ProxySnapshot;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** A DNS cluster's dns fields as Envoy reads them: defaults, the lookup families, what is refused or warned by field. */
@@ -57,15 +60,107 @@ class DnsResolutionConfigTest {
         .isInstanceOf(ConfigException.class).hasMessageContaining("dns_failure_refresh_rate.base_interval: is required");
     assertThatThrownBy(() -> dns("STRICT_DNS", "dns_failure_refresh_rate: { base_interval: 2s, max_interval: 1s }"))
         .isInstanceOf(ConfigException.class).hasMessageContaining("dns_failure_refresh_rate.max_interval: ");
-    assertThatThrownBy(() -> dns("STRICT_DNS", "dns_resolvers: [{ socket_address: { address: 10.0.0.1, port_value: 53 } }]"))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("static_resources.clusters[0].dns_resolvers");
   }
 
   @Test
-  void respectDnsTtlIsWarnedByFieldSinceTheJdkGivesNoTtl() throws Exception {
+  void respectDnsTtlIsReadWithoutAWarning() throws Exception {
     ProxySnapshot s = BootstrapLoader.fromYaml(bootstrap("STRICT_DNS", "respect_dns_ttl: true"), "c.yaml");
-    assertThat(s.warnings()).anySatisfy(w -> assertThat(w)
-        .startsWith("c.yaml: static_resources.clusters[0].respect_dns_ttl: the JDK resolver does not give"));
+    assertThat(s.cluster("svc").dns().respectTtl()).isTrue();
+    assertThat(s.cluster("svc").dns().needsDnsClient()).isTrue();
+    assertThat(s.warnings()).noneMatch(w -> w.contains("respect_dns_ttl"));
+    assertThat(dns("STRICT_DNS", "").needsDnsClient()).as("the JDK's resolver by default").isFalse();
+  }
+
+  private static String cares(String fields) {
+    return """
+        typed_dns_resolver_config:
+              name: envoy.network.dns_resolver.cares
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig
+                %s""".formatted(fields);
+  }
+
+  @Test
+  void readsTheCaresResolverConfig() throws Exception {
+    DnsResolverConfig r = dns("STRICT_DNS", cares("resolvers: [{ socket_address: { address: 10.0.0.1, port_value: 53 } },"
+        + " { socket_address: { address: \"::1\", port_value: 5353 } }]\n"
+        + "        dns_resolver_options: { use_tcp_for_dns_lookups: true, no_default_search_domain: true }\n"
+        + "        rotate_nameservers: true\n        query_timeout_seconds: 2\n        udp_max_queries: 100"))
+        .resolver();
+    assertThat(r).isEqualTo(new DnsResolverConfig(List.of(new InetSocketAddress("10.0.0.1", 53),
+        new InetSocketAddress("::1", 5353)), true, true, true, Duration.ofSeconds(2)));
+  }
+
+  @Test
+  void readsTheDeprecatedResolverFields() throws Exception {
+    assertThat(dns("STRICT_DNS", "dns_resolvers: [{ socket_address: { address: 10.0.0.1, port_value: 53 } }]\n"
+        + "    use_tcp_for_dns_lookups: true").resolver())
+        .isEqualTo(new DnsResolverConfig(List.of(new InetSocketAddress("10.0.0.1", 53)), true, false, false,
+            DnsResolverConfig.DEFAULT_QUERY_TIMEOUT));
+    assertThat(dns("LOGICAL_DNS", "dns_resolution_config: { resolvers: [{ socket_address: { address: 10.0.0.2,"
+        + " port_value: 53 } }], dns_resolver_options: { no_default_search_domain: true } }").resolver())
+        .isEqualTo(new DnsResolverConfig(List.of(new InetSocketAddress("10.0.0.2", 53)), false, true, false,
+            DnsResolverConfig.DEFAULT_QUERY_TIMEOUT));
+  }
+
+  @Test
+  void theBootstrapsResolverIsTheDefaultOfClustersWithoutTheirOwn() throws Exception {
+    String bootstrap = """
+        typed_dns_resolver_config:
+          name: envoy.network.dns_resolver.cares
+          typed_config:
+            "@type": type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig
+            resolvers: [{ socket_address: { address: 10.0.0.9, port_value: 53 } }]
+        """ + bootstrap("STRICT_DNS", "") + bootstrap("STRICT_DNS",
+        "dns_resolvers: [{ socket_address: { address: 10.0.0.1, port_value: 53 } }]")
+        .replace("static_resources:\n  clusters:\n", "").replace("name: svc", "name: own");
+    ProxySnapshot s = BootstrapLoader.fromYaml(bootstrap, "c.yaml");
+    assertThat(s.cluster("svc").dns().resolver().resolvers()).containsExactly(new InetSocketAddress("10.0.0.9", 53));
+    assertThat(s.cluster("own").dns().resolver().resolvers()).containsExactly(new InetSocketAddress("10.0.0.1", 53));
+  }
+
+  @Test
+  void refusesWhatTheResolverCannotRunByField() {
+    assertThatThrownBy(() -> dns("STRICT_DNS", cares("resolvers: [{ socket_address: { address: dns.example, port_value: 53 } }]")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining(
+            "static_resources.clusters[0].typed_dns_resolver_config.typed_config.resolvers[0].socket_address.address:"
+                + " 'dns.example' is not an IP address");
+    assertThatThrownBy(() -> dns("STRICT_DNS", "dns_resolvers: [{ socket_address: { address: 10.0.0.1 } }]"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("static_resources.clusters[0].dns_resolvers[0].socket_address.port_value: 0 is out of range");
+    assertThatThrownBy(() -> dns("STRICT_DNS", cares("use_resolvers_as_fallback: true")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("typed_dns_resolver_config.typed_config.use_resolvers_as_fallback: not supported");
+    assertThatThrownBy(() -> dns("STRICT_DNS", cares("query_tries: 3")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("typed_config.query_tries: not supported");
+    assertThatThrownBy(() -> dns("STRICT_DNS", """
+        typed_dns_resolver_config:
+              name: envoy.network.dns_resolver.getaddrinfo
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"""))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("typed_dns_resolver_config.typed_config: type")
+        .hasMessageContaining("expected envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig");
+  }
+
+  @Test
+  void refusesABootstrapResolverWithDynamicResources() {
+    String yaml = """
+        use_tcp_for_dns_lookups: true
+        dynamic_resources:
+          ads_config: { api_type: GRPC, grpc_services: [{ envoy_grpc: { cluster_name: xds } }] }
+          cds_config: { ads: {} }
+        static_resources:
+          clusters:
+          - name: xds
+            type: STATIC
+            load_assignment:
+              cluster_name: xds
+              endpoints:
+              - lb_endpoints:
+                - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 18000 } } }
+        """;
+    assertThatThrownBy(() -> BootstrapLoader.fromYaml(yaml, "c.yaml")).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("use_tcp_for_dns_lookups: is not supported with dynamic_resources yet");
   }
 
   @Test

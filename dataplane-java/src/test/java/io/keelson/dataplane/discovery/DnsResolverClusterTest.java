@@ -1,0 +1,199 @@
+package io.keelson.dataplane.discovery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.keelson.dataplane.pipeline.PipelineMode;
+import io.keelson.dataplane.testing.ProxyHarness;
+import io.keelson.dataplane.testing.TestUpstream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * DNS clusters whose resolver config names a real DNS server (dnsmasq on loopback, {@link Dnsmasq}): its answers route
+ * the traffic, respect_dns_ttl asks again at the answer's TTL, use_tcp_for_dns_lookups asks over TCP, and a dead
+ * server leaves the cluster its hosts. Real backends on 127.0.0.2 and 127.0.0.3.
+ */
+class DnsResolverClusterTest {
+  private static final Duration WAIT = Duration.ofSeconds(20);
+
+  private final List<AutoCloseable> closeables = new ArrayList<>();
+  private final String name = "svc-" + System.nanoTime() + ".test";
+  private ProxyHarness proxy;
+
+  @AfterEach
+  void stop() throws Exception {
+    if (proxy != null) {
+      proxy.close();
+    }
+    for (AutoCloseable c : closeables.reversed()) {
+      c.close();
+    }
+  }
+
+  private Dnsmasq dnsmasq(int ttlSeconds) throws Exception {
+    Dnsmasq d = new Dnsmasq(ttlSeconds);
+    closeables.add(d);
+    return d;
+  }
+
+  private static String cares(int port, String options) {
+    return cares(port, options, "");
+  }
+
+  private static String cares(int port, String options, String caresFields) {
+    return """
+        typed_dns_resolver_config:
+          name: envoy.network.dns_resolver.cares
+          typed_config:
+            "@type": type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig
+            resolvers: [{ socket_address: { address: 127.0.0.1, port_value: %d } }]
+            dns_resolver_options: { no_default_search_domain: true%s }
+            %s
+        """.formatted(port, options, caresFields);
+  }
+
+  private void start(String clusterFields, int backendPort, String bootstrapFields) throws Exception {
+    String yaml = bootstrapFields + ProxyHarness.bootstrap(ProxyHarness.allTo("dns"),
+        DnsClusterProxyTest.dnsCluster("dns", "STRICT_DNS", name, backendPort, clusterFields));
+    proxy = new ProxyHarness(yaml, PipelineMode.INLINE, 1);
+  }
+
+  private Set<String> upstreamsOf(int requests) throws Exception {
+    return TestUpstreams.answering(proxy, requests);
+  }
+
+  @Test
+  void aStrictDnsClusterRoutesToTheAddressesItsResolverAnswers() throws Exception {
+    List<TestUpstream> b = TestUpstreams.onLoopbackAddresses(closeables, 2, 3);
+    Dnsmasq dns = dnsmasq(60);
+    dns.answer(name, "127.0.0.2", "127.0.0.3");
+    start(cares(dns.port(), ""), b.get(0).port(), "");
+    await().atMost(WAIT).until(() -> proxy.get("/work").statusCode() == 200);
+    assertThat(upstreamsOf(10)).containsExactlyInAnyOrder("2", "3");
+    assertThat(dns.queries(name)).as("asked of the configured server").isPositive();
+    assertThat(proxy.admin("/clusters")).contains("dns::127.0.0.2:" + b.get(0).port() + "::")
+        .contains("dns::127.0.0.3:" + b.get(0).port() + "::");
+  }
+
+  @Test
+  void theBootstrapsResolverConfigServesAClusterWithoutItsOwn() throws Exception {
+    List<TestUpstream> b = TestUpstreams.onLoopbackAddresses(closeables, 2);
+    Dnsmasq dns = dnsmasq(60);
+    dns.answer(name, "127.0.0.2");
+    start("", b.get(0).port(), cares(dns.port(), ""));
+    await().atMost(WAIT).until(() -> proxy.get("/work").statusCode() == 200);
+    assertThat(upstreamsOf(3)).containsExactly("2");
+    assertThat(dns.queries(name)).isPositive();
+  }
+
+  @Test
+  void withRespectDnsTtlTheNameIsAskedAgainAtItsTtlAndNotBefore() throws Exception {
+    List<TestUpstream> b = TestUpstreams.onLoopbackAddresses(closeables, 2, 3);
+    Dnsmasq dns = dnsmasq(6);
+    dns.answer(name, "127.0.0.2");
+    // dns_refresh_rate alone would ask every 0.2 s: the answer's 6 s TTL decides instead.
+    start(cares(dns.port(), "") + "respect_dns_ttl: true\ndns_refresh_rate: 0.2s\n", b.get(0).port(), "");
+    await().atMost(WAIT).until(() -> proxy.get("/work").statusCode() == 200);
+    long asked = dns.queries(name);
+    await().atMost(WAIT).pollInterval(Duration.ofMillis(20)).until(() -> dns.queries(name) > asked); // a refresh now
+    dns.answer(name, "127.0.0.3");
+    long changed = System.nanoTime();
+    while (System.nanoTime() - changed < Duration.ofSeconds(3).toNanos()) {
+      assertThat(upstreamsOf(1)).as("the answer is cached for its TTL").containsExactly("2");
+    }
+    assertThat(dns.queries(name)).as("no lookup before the TTL").isEqualTo(asked + 1);
+    await().atMost(WAIT).until(() -> upstreamsOf(1).equals(Set.of("3")));
+    assertThat(System.nanoTime() - changed).isGreaterThan(Duration.ofSeconds(4).toNanos());
+  }
+
+  @Test
+  void useTcpForDnsLookupsAsksOverTcp() throws Exception {
+    List<TestUpstream> b = TestUpstreams.onLoopbackAddresses(closeables, 2);
+    Dnsmasq dns = dnsmasq(60);
+    dns.answer(name, "127.0.0.2");
+    // Only TCP at the resolver's port: a UDP query there gets nothing back.
+    TcpRelay relay = new TcpRelay(dns.port());
+    closeables.add(relay);
+    start(cares(relay.port(), ", use_tcp_for_dns_lookups: true"), b.get(0).port(), "");
+    await().atMost(WAIT).until(() -> proxy.get("/work").statusCode() == 200);
+    assertThat(upstreamsOf(3)).containsExactly("2");
+    assertThat(relay.connections.get()).isPositive();
+  }
+
+  @Test
+  void aDeadResolverLeavesTheClusterItsHostsAndCountsTheFailures() throws Exception {
+    List<TestUpstream> b = TestUpstreams.onLoopbackAddresses(closeables, 2);
+    Dnsmasq dns = dnsmasq(1);
+    dns.answer(name, "127.0.0.2");
+    start(cares(dns.port(), "", "query_timeout_seconds: 1") + "dns_refresh_rate: 0.2s\n"
+        + "dns_failure_refresh_rate: { base_interval: 0.2s, max_interval: 0.5s }\n", b.get(0).port(), "");
+    await().atMost(WAIT).until(() -> proxy.get("/work").statusCode() == 200);
+    dns.stop();
+    long failures = proxy.stat("cluster.dns.update_failure");
+    await().atMost(WAIT).until(() -> proxy.stat("cluster.dns.update_failure") >= failures + 2);
+    assertThat(upstreamsOf(5)).containsExactly("2");
+  }
+
+  /** Relays TCP connections at a port of its own to 127.0.0.1:{@code target}, counting them. */
+  private static final class TcpRelay implements AutoCloseable {
+    final AtomicInteger connections = new AtomicInteger();
+    private final ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    private final List<Socket> sockets = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    TcpRelay(int target) throws IOException {
+      Thread.ofVirtual().start(() -> {
+        while (!server.isClosed()) {
+          try {
+            Socket in = server.accept();
+            Socket out = new Socket(InetAddress.getLoopbackAddress(), target);
+            connections.incrementAndGet();
+            sockets.add(in);
+            sockets.add(out);
+            Thread.ofVirtual().start(() -> pipe(in, out));
+            Thread.ofVirtual().start(() -> pipe(out, in));
+          } catch (IOException e) {
+            return; // closed
+          }
+        }
+      });
+    }
+
+    int port() {
+      return server.getLocalPort();
+    }
+
+    private static void pipe(Socket from, Socket to) {
+      try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+        in.transferTo(out);
+      } catch (IOException e) {
+        // one side closed: the other follows
+      } finally {
+        try {
+          to.close();
+        } catch (IOException ignored) {
+          // closing anyway
+        }
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      server.close();
+      for (Socket s : sockets) {
+        s.close();
+      }
+    }
+  }
+}
