@@ -619,7 +619,7 @@ final class SupportedFields {
         .reject("deferred_close_timeout", notYet)
         .reject("send_body_without_waiting_for_header_response", phases)
         .reject("on_processing_response", notYet);
-    // Body and trailer modes other than NONE/SKIP are refused by ExtProcFilterFactory, naming the field.
+    // BUFFERED_PARTIAL bodies and trailers SEND with a BUFFERED body are refused by ExtProcFilterFactory, naming the field.
     rules(io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.getDescriptor(),
         "request_header_mode", "response_header_mode", "request_body_mode", "response_body_mode", "request_trailer_mode",
         "response_trailer_mode");

@@ -13,8 +13,8 @@ import io.keelson.dataplane.filter.HttpFilterFactory;
 
 /**
  * {@code envoy.filters.http.ext_proc}: translates {@code ExternalProcessor} into {@link ExtProcConfig} (the
- * request- and response-headers phases, BUFFERED and STREAMED bodies: BUFFERED_PARTIAL and trailers are refused
- * by field) and {@code ExtProcPerRoute}
+ * request- and response-headers phases, BUFFERED and STREAMED bodies, trailers: BUFFERED_PARTIAL, and trailers
+ * SEND with a BUFFERED body of the same message, are refused by field) and {@code ExtProcPerRoute}
  * ({@code disabled}, {@code overrides.processing_mode}, {@code overrides.grpc_service}) into {@link PerRoute}, and
  * compiles {@link ExtProcFilter}. Fields SupportedFields refuses never reach here. Stateless.
  */
@@ -88,14 +88,17 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
 
   /**
    * Which phases are sent (a header mode SEND or DEFAULT sends them; bodies BUFFERED or STREAMED), or null after
-   * reporting a mode Keelson does not run: BUFFERED_PARTIAL bodies, trailers SEND.
+   * reporting a mode Keelson does not run: BUFFERED_PARTIAL bodies, trailers SEND with a BUFFERED body (Envoy sends
+   * that body before the trailers; Keelson's buffered body check waits for the message's end, trailers included).
    */
   private static ProcessingModes modes(ProcessingMode m, String path, ConfigErrors errors) {
     boolean ok = true;
     ok &= supportedBodyMode(m.getRequestBodyMode(), path + ".request_body_mode", errors);
     ok &= supportedBodyMode(m.getResponseBodyMode(), path + ".response_body_mode", errors);
-    ok &= skipped(m.getRequestTrailerMode(), path + ".request_trailer_mode", errors);
-    ok &= skipped(m.getResponseTrailerMode(), path + ".response_trailer_mode", errors);
+    boolean requestTrailers = m.getRequestTrailerMode() == ProcessingMode.HeaderSendMode.SEND;
+    boolean responseTrailers = m.getResponseTrailerMode() == ProcessingMode.HeaderSendMode.SEND;
+    ok &= trailersWithBody(requestTrailers, m.getRequestBodyMode(), path + ".request_trailer_mode", errors);
+    ok &= trailersWithBody(responseTrailers, m.getResponseBodyMode(), path + ".response_trailer_mode", errors);
     if (!ok) {
       return null;
     }
@@ -104,7 +107,7 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
         m.getRequestBodyMode() == ProcessingMode.BodySendMode.BUFFERED,
         m.getResponseBodyMode() == ProcessingMode.BodySendMode.BUFFERED,
         m.getRequestBodyMode() == ProcessingMode.BodySendMode.STREAMED,
-        m.getResponseBodyMode() == ProcessingMode.BodySendMode.STREAMED);
+        m.getResponseBodyMode() == ProcessingMode.BodySendMode.STREAMED, requestTrailers, responseTrailers);
   }
 
   private static boolean supportedBodyMode(ProcessingMode.BodySendMode mode, String path, ConfigErrors errors) {
@@ -117,11 +120,13 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
     return false;
   }
 
-  private static boolean skipped(ProcessingMode.HeaderSendMode mode, String path, ConfigErrors errors) {
-    if (mode == ProcessingMode.HeaderSendMode.SKIP || mode == ProcessingMode.HeaderSendMode.DEFAULT) {
+  private static boolean trailersWithBody(boolean send, ProcessingMode.BodySendMode body, String path,
+      ConfigErrors errors) {
+    if (!send || body != ProcessingMode.BodySendMode.BUFFERED) {
       return true;
     }
-    errors.error(path, "trailers are not sent to processors yet; expected SKIP or DEFAULT, got " + mode);
+    errors.error(path, "trailers SEND with a BUFFERED body of the same message is not supported yet; expected SKIP, "
+        + "or the body mode NONE or STREAMED");
     return false;
   }
 
