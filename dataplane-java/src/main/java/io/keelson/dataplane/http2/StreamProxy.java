@@ -1321,6 +1321,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     resilience.replayTo(up); // a retry: what the earlier tries sent, again
     HttpContent c;
     while ((c = pending.pollFirst()) != null) {
+      if (c instanceof LastHttpContent end && holdForTrailers(end, false)) {
+        break; // the end goes on once its trailers were checked
+      }
       resilience.record(c);
       up.write(c, up.voidPromise());
     }
@@ -1341,7 +1344,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   /** A body message after any STREAMED processor: its trailers checked, through the codings, then on. */
   private void onProcessedBody(HttpContent c) {
-    if (c instanceof LastHttpContent end && !(c instanceof HttpRequest) && holdForTrailers(end, false)) {
+    // checked once the verdict is known: here while forwarding, else as the pending end is flushed (forward)
+    if (state == State.FORWARDING && c instanceof LastHttpContent end && !(c instanceof HttpRequest)
+        && holdForTrailers(end, false)) {
       return;
     }
     if (requestBody != null && (c = codeRequestChunk(c, c instanceof LastHttpContent)) == null) {

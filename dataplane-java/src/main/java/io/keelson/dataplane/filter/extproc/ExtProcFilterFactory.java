@@ -79,11 +79,32 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
     Service service = service(c.getGrpcService(), path + ".grpc_service", errors);
     // Unset, processing_mode is Envoy's default: request and response headers SEND.
     ProcessingModes send = modes(c.getProcessingMode(), path + ".processing_mode", errors);
+    long deferredClose = c.hasDeferredCloseTimeout() ? nanos(c.getDeferredCloseTimeout())
+        : ExtProcConfig.DEFAULT_DEFERRED_CLOSE_NANOS;
+    if (deferredClose <= 0) {
+      errors.error(path + ".deferred_close_timeout", "expected a positive duration");
+      ok = false;
+    }
     if (!ok || service == null || send == null) {
       return null;
     }
+    if (c.getObservabilityMode()) {
+      if (send.requestStreamed() || send.responseStreamed()) {
+        errors.error(path + ".processing_mode", "STREAMED bodies are not sent in observability_mode yet; expected "
+            + "request_body_mode and response_body_mode NONE (BUFFERED is ignored in observability mode, as Envoy's)");
+        return null;
+      }
+      send = observed(send);
+    }
     return new ExtProcConfig(service.cluster(), service.authority(), service.callTimeout(timeout), timeout,
-        c.getFailureModeAllow(), send, c.getAllowModeOverride(), c.getStatPrefix(), maxTimeout);
+        c.getFailureModeAllow(), send, c.getAllowModeOverride(), c.getStatPrefix(), maxTimeout,
+        c.getObservabilityMode(), deferredClose);
+  }
+
+  /** The phases sent in observability_mode: BUFFERED bodies are not (Envoy ignores every body mode but STREAMED). */
+  private static ProcessingModes observed(ProcessingModes m) {
+    return new ProcessingModes(m.requestHeaders(), m.responseHeaders(), false, false, false, false,
+        m.requestTrailers(), m.responseTrailers());
   }
 
   /**
@@ -202,7 +223,8 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
     }
     ExtProcConfig c = (ExtProcConfig) listenerSettings;
     if (p.modes() != null) {
-      c = c.withProcessingMode(p.modes());
+      // observability_mode: a route's body modes are not sent either (its STREAMED ones too: see docs/security.md)
+      c = c.withProcessingMode(c.observability() ? observed(p.modes()) : p.modes());
     }
     if (p.service() != null) {
       c = c.withService(p.service());

@@ -78,6 +78,13 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
       done.accept(CheckOutcome.ALLOW); // processing complete (or failed with failure_mode_allow): not sent
       return UpstreamCalls.Call.ENDED;
     }
+    if (filter.config.observability()) { // send and go: the exchange does not wait, answers are ignored
+      if (open(loop, calls, snapshot)) {
+        write(message);
+      }
+      done.accept(CheckOutcome.ALLOW);
+      return UpstreamCalls.Call.ENDED;
+    }
     if (this.answer != null && waiting == null) { // e.g. request trailers while request headers are checked
       waiting = new Waiting(loop, calls, snapshot, message, answer, done);
       return this;
@@ -150,6 +157,9 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
 
   @Override
   public void onData(ByteBuf data) {
+    if (ended) {
+      return; // processing is over (an observability stream's deferred close): nothing more is read
+    }
     if (inbound == null) {
       inbound = Unpooled.buffer(Math.max(256, data.readableBytes()));
     }
@@ -182,6 +192,9 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
 
   private void received(ProcessingResponse r) {
     filter.stats.streamMsgsReceived().increment();
+    if (filter.config.observability()) {
+      return; // observability_mode: answers are ignored, as Envoy's
+    }
     if (r.getResponseCase() == ProcessingResponse.ResponseCase.RESPONSE_NOT_SET && r.hasOverrideMessageTimeout()) {
       overrideTimeout(Durations.toNanos(r.getOverrideMessageTimeout()));
       return;
@@ -318,7 +331,10 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
     close(null);
   }
 
-  /** The exchange ended (any outcome): half-closes and resets the stream if it is still open. Any thread. */
+  /**
+   * The exchange ended (any outcome): half-closes and resets the stream if it is still open; in observability_mode
+   * it is half-closed now and reset after deferred_close_timeout unless the processor ended it first. Any thread.
+   */
   void end() {
     EventLoop l = loop;
     if (l == null) {
@@ -329,6 +345,17 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
       return;
     }
     take();
+    UpstreamCalls.Stream c = call;
+    if (filter.config.observability() && c != null && !ended) {
+      ended = true;
+      c.halfClose();
+      l.schedule(() -> {
+        if (call == c) {
+          close(null);
+        }
+      }, filter.config.deferredCloseNanos(), TimeUnit.NANOSECONDS);
+      return;
+    }
     close(null);
   }
 
@@ -337,13 +364,13 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
    * {@code bodies} (see {@link StreamedBodyExchange#ended}), or their chunks are released when null.
    */
   private void close(CheckOutcome bodies) {
-    if (ended) {
+    UpstreamCalls.Stream c = call;
+    if (ended && !(filter.config.observability() && c != null)) { // an observability stream's deferred close goes on
       if (bodies == null) { // the exchange ended after processing did: chunks still held pass no more
         closed(null);
       }
       return;
     }
-    UpstreamCalls.Stream c = call;
     call = null;
     if (c != null) {
       c.halfClose();

@@ -16,6 +16,8 @@ import io.grpc.stub.MetadataUtils;
 import io.keelson.dataplane.http2.GrpcEcho;
 import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
+import io.keelson.dataplane.testing.RawHttp;
+import io.keelson.dataplane.testing.TestUpstream;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -72,6 +74,57 @@ class ExtProcTrailersTest {
       } finally {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }
+    }
+  }
+
+  /**
+   * An HTTP/1.1 chunked upload's trailers: the processor gets them in a request_trailers message, and the upstream sees
+   * them as the processor changed them (one added, one removed, the client's own kept).
+   */
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void chunkedRequestTrailersReachTheUpstreamAsTheProcessorChangedThem(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = ExtProcProxyTest.proxy(a, processor.port(), mode,
+            "processing_mode: { request_header_mode: SKIP, response_header_mode: SKIP, request_trailer_mode: SEND }");
+        RawHttp client = new RawHttp(proxy.port())) {
+      client.send("POST /api/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+          + "5\r\nhello\r\n0\r\nx-client-trailer: c\r\nx-drop-trailer: d\r\n\r\n");
+      assertThat(client.read().status()).isEqualTo(200);
+      assertThat(a.lastBody).asString().isEqualTo("hello");
+      assertThat(a.lastTrailers).containsEntry("x-client-trailer", "c")
+          .containsEntry("x-request-trailer-added", "processor").doesNotContainKey("x-drop-trailer");
+      await().atMost(10, TimeUnit.SECONDS).until(() -> processor.streams.size() == 1
+          && processor.streams.get(0).end != null);
+      assertThat(processor.streams.get(0).phases).containsExactly(RequestCase.REQUEST_TRAILERS);
+      // without trailers, no trailers phase is sent (as Envoy): the request goes on untouched
+      client.send("POST /api/plain HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+          + "2\r\nhi\r\n0\r\n\r\n");
+      assertThat(client.read().status()).isEqualTo(200);
+      assertThat(processor.streams).hasSize(1);
+    }
+  }
+
+  /**
+   * An HTTP/1.1 upstream's chunked trailers reach the processor in a response_trailers message, and the client sees
+   * them as it changed them: over HTTP/1.1 (chunked trailers) and over h2c (a trailing HEADERS frame), with curl.
+   */
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void responseTrailersReachTheClientAsTheProcessorChangedThem(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = ExtProcProxyTest.proxy(a, processor.port(), mode,
+            "processing_mode: { request_header_mode: SKIP, response_header_mode: SKIP, response_trailer_mode: SEND }")) {
+      String url = "http://127.0.0.1:" + proxy.port() + "/with-trailers";
+      for (String version : new String[] {"--http1.1", "--http2-prior-knowledge"}) {
+        String dump = io.keelson.dataplane.testing.CurlStatus.of(version, "-H", "TE: trailers", "-D", "-", url);
+        assertThat(dump).as(version).contains("x-upstream-trailer: a").contains("x-trailer-added: processor")
+            .contains("x-processor-saw-status: none").doesNotContain("x-drop-trailer").endsWith("200");
+      }
+      await().atMost(10, TimeUnit.SECONDS).until(() -> processor.streams.size() == 2
+          && processor.streams.get(1).end != null);
+      assertThat(processor.streams.get(0).phases).containsExactly(RequestCase.RESPONSE_TRAILERS);
+      assertThat(processor.streams.get(1).phases).containsExactly(RequestCase.RESPONSE_TRAILERS);
     }
   }
 
