@@ -85,9 +85,16 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
       errors.error(path + ".deferred_close_timeout", "expected a positive duration");
       ok = false;
     }
+    if (c.getDisableClearRouteCache() && c.getRouteCacheAction() != ExternalProcessor.RouteCacheAction.DEFAULT) {
+      errors.error(path + ".route_cache_action", "only one of disable_clear_route_cache and route_cache_action may be "
+          + "set; expected route_cache_action alone (RETAIN is disable_clear_route_cache: true)");
+      ok = false;
+    }
     if (!ok || service == null || send == null) {
       return null;
     }
+    ExternalProcessor.RouteCacheAction routeCache = c.getDisableClearRouteCache()
+        ? ExternalProcessor.RouteCacheAction.RETAIN : c.getRouteCacheAction();
     if (c.getObservabilityMode()) {
       if (send.requestStreamed() || send.responseStreamed()) {
         errors.error(path + ".processing_mode", "STREAMED bodies are not sent in observability_mode yet; expected "
@@ -98,7 +105,7 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
     }
     return new ExtProcConfig(service.cluster(), service.authority(), service.callTimeout(timeout), timeout,
         c.getFailureModeAllow(), send, c.getAllowModeOverride(), c.getStatPrefix(), maxTimeout,
-        c.getObservabilityMode(), deferredClose);
+        c.getObservabilityMode(), deferredClose, routeCache);
   }
 
   /** The phases sent in observability_mode: BUFFERED bodies are not (Envoy ignores every body mode but STREAMED). */
