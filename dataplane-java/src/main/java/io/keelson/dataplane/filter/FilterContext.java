@@ -61,6 +61,8 @@ public final class FilterContext {
   private BodyCheck responseBodyCheck;
   private StreamedBodyCheck requestBodyStream;
   private StreamedBodyCheck responseBodyStream;
+  private TrailersCheck requestTrailersCheck;
+  private TrailersCheck responseTrailersCheck;
   /** The filters after the external check, with their inputs, or null. */
   private PausedChain paused;
   /** A filter asked for the route to be chosen again ({@link #clearRouteCache}); the chain does it after that filter. */
@@ -148,6 +150,30 @@ public final class FilterContext {
   /** Asks the connection to stream the response body through {@code check} chunk by chunk (ext_proc STREAMED). */
   public void streamResponseBody(StreamedBodyCheck check) {
     responseBodyStream = check;
+  }
+
+  /** Asks the connection to make {@code check} of the request's trailers before they go on (ext_proc SEND). */
+  public void checkRequestTrailers(TrailersCheck check) {
+    requestTrailersCheck = check;
+  }
+
+  /** Asks the connection to make {@code check} of the response's trailers before they go on (ext_proc SEND). */
+  public void checkResponseTrailers(TrailersCheck check) {
+    responseTrailersCheck = check;
+  }
+
+  /** Takes the request trailers' check (so it runs once per exchange), or null. */
+  public TrailersCheck takeRequestTrailersCheck() {
+    TrailersCheck c = requestTrailersCheck;
+    requestTrailersCheck = null;
+    return c;
+  }
+
+  /** Takes the response trailers' check (so it runs once per exchange), or null. */
+  public TrailersCheck takeResponseTrailersCheck() {
+    TrailersCheck c = responseTrailersCheck;
+    responseTrailersCheck = null;
+    return c;
   }
 
   /** Takes the request body's stream check (so it runs once per exchange), or null. */
@@ -460,6 +486,8 @@ public final class FilterContext {
     responseBodyCheck = null;
     requestBodyStream = null;
     responseBodyStream = null;
+    requestTrailersCheck = null;
+    responseTrailersCheck = null;
     paused = null;
     metadata = null;
     routeCacheCleared = false;
@@ -503,6 +531,8 @@ public final class FilterContext {
     responseBodyCheck = other.responseBodyCheck;
     requestBodyStream = other.requestBodyStream;
     responseBodyStream = other.responseBodyStream;
+    requestTrailersCheck = other.requestTrailersCheck;
+    responseTrailersCheck = other.responseTrailersCheck;
     paused = other.paused;
     session = other.session; // a retry's host may change the session's state (sessionServedBy)
     sessionHost = other.sessionHost;

@@ -102,6 +102,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   /** The trailers of a streamed request's or response's end, held until its last chunk's answer. */
   private Http1Headers streamedRequestTrailers;
   private Http1Headers streamedResponseTrailers;
+  /** The request's or response's end (its trailers, copied) while they are checked (ext_proc trailers SEND), or null. */
+  private io.keelson.dataplane.filter.HeldTrailers<Http1Headers> requestEnd;
+  private io.keelson.dataplane.filter.HeldTrailers<Http1Headers> responseEnd;
   /** The request codings were chosen for this exchange (a retry keeps the coded request as it is). */
   private boolean requestCodingChosen;
   /** The encoded response head, kept until the body (or the response end) arrives to share its buffer. */
@@ -788,6 +791,49 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     externalCheck = io.keelson.dataplane.http2.UpstreamCalls.Call.ENDED;
     c.cancel();
     dropHeldResponse();
+    if (requestEnd != null) {
+      requestEnd.release();
+      requestEnd = null;
+    }
+    if (responseEnd != null) {
+      responseEnd.release();
+      responseEnd = null;
+    }
+  }
+
+  /**
+   * ext_proc trailers SEND: when a filter asked for the check of this message's trailers and it has some, its end
+   * waits for the check (with a copy of the parser's trailers), then {@code then} goes on with the trailers changed,
+   * or the exchange is denied; false when not checked.
+   */
+  private boolean holdForTrailers(Http1Headers trailers, boolean response,
+      java.util.function.Consumer<Http1Headers> then) {
+    if (trailers == null || trailers.isEmpty()) {
+      return false;
+    }
+    io.keelson.dataplane.filter.TrailersCheck check = response ? policy.takeResponseTrailersCheck()
+        : policy.takeRequestTrailersCheck();
+    if (check == null) {
+      return false;
+    }
+    Http1Headers copy = new Http1Headers(trailers.size());
+    copy.copyFrom(trailers);
+    StreamedSink exchange = new StreamedSink(response); // how a denial ends this exchange, as a denied body's
+    var held = new io.keelson.dataplane.filter.HeldTrailers<Http1Headers>(check, copy, channel.eventLoop(),
+        context.pool().calls(), snapshot, fieldsOf(copy), t -> { }, (t, outcome) -> {
+          if (!outcome.allowed()) {
+            exchange.denied(outcome);
+          } else {
+            HeaderRewriter.apply(t, outcome.upstreamHeaders());
+            then.accept(t);
+          }
+        });
+    if (response) {
+      responseEnd = held;
+    } else {
+      requestEnd = held;
+    }
+    return true;
   }
 
   /** The exchange ends (or its upstream went) while its response is held: the response check is no longer wanted. */
@@ -1307,7 +1353,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       writeBody(chunk);
     }
     pendingBodyBytes = 0;
-    if (requestComplete) {
+    if (requestComplete && !holdForTrailers(pendingTrailers, false, this::writeCheckedRequestEnd)) {
       writeRequestEnd(pendingTrailers);
     }
     up.flush();
@@ -1368,6 +1414,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       streamedRequestTrailers = new Http1Headers(trailers.size());
       streamedRequestTrailers.copyFrom(trailers);
       requestStream.offer(Unpooled.EMPTY_BUFFER, true);
+      return;
+    }
+    // checked once the verdict is known: here while forwarding, else as the pending end is written (forward)
+    if (state == State.FORWARDING && holdForTrailers(trailers, false, this::onComplete)) {
       return;
     }
     if (requestBody != null) {
@@ -1451,6 +1501,15 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       Http1Wire.writeChunk(up, content);
     } else {
       up.write(content, up.voidPromise());
+    }
+  }
+
+  /** A request end that waited for its trailers' check while the request was forwarded whole (kept for a retry). */
+  private void writeCheckedRequestEnd(Http1Headers trailers) {
+    pendingTrailers = trailers;
+    if (state == State.FORWARDING && upstream != null) {
+      writeRequestEnd(trailers);
+      upstream.channel().flush();
     }
   }
 
@@ -1812,6 +1871,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       responseStream.offer(Unpooled.EMPTY_BUFFER, true);
       return;
     }
+    if (holdForTrailers(trailers, true, this::onResponseComplete)) {
+      return;
+    }
     writePendingHead();
     if (trailers != null) {
       peerExchange.onTrailers(Http1HeaderAccess.INSTANCE, trailers);
@@ -1904,7 +1966,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
    */
   void onUpstreamReset(long resetCode) {
     upstream = null;
-    if (held != null && held.complete()) {
+    if ((held != null && held.complete()) || (responseEnd != null && responseEnd.holding())) {
       return; // the whole response is held: the upstream's close after it changes nothing
     }
     dropHeldResponse();

@@ -126,6 +126,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   /** The trailers of a streamed request's or response's end, held until its last chunk's answer. */
   private HttpHeaders streamedRequestTrailers;
   private HttpHeaders streamedResponseTrailers;
+  /** The request's or response's end while its trailers are checked (ext_proc trailers SEND), or null. */
+  private io.keelson.dataplane.filter.HeldTrailers<LastHttpContent> requestEnd;
+  private io.keelson.dataplane.filter.HeldTrailers<LastHttpContent> responseEnd;
   /** The request codings were chosen (a retry's decision keeps the coded request as it is). */
   private boolean requestCodingChosen;
   /** request_mirror_policies: the copy of this stream's request for the shadow clusters. */
@@ -1318,6 +1321,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     resilience.replayTo(up); // a retry: what the earlier tries sent, again
     HttpContent c;
     while ((c = pending.pollFirst()) != null) {
+      if (c instanceof LastHttpContent end && holdForTrailers(end, false)) {
+        break; // the end goes on once its trailers were checked
+      }
       resilience.record(c);
       up.write(c, up.voidPromise());
     }
@@ -1336,8 +1342,13 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     onProcessedBody(c);
   }
 
-  /** A body message after any STREAMED processor: through the codings, then on. */
+  /** A body message after any STREAMED processor: its trailers checked, through the codings, then on. */
   private void onProcessedBody(HttpContent c) {
+    // checked once the verdict is known: here while forwarding, else as the pending end is flushed (forward)
+    if (state == State.FORWARDING && c instanceof LastHttpContent end && !(c instanceof HttpRequest)
+        && holdForTrailers(end, false)) {
+      return;
+    }
     if (requestBody != null && (c = codeRequestChunk(c, c instanceof LastHttpContent)) == null) {
       return;
     }
@@ -1580,8 +1591,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     relayBody(msg, last);
   }
 
-  /** A piece of the response after any STREAMED processor: through the codings, then to the client. */
+  /** A piece of the response after any STREAMED processor: its trailers checked, through the codings, to the client. */
   private void relayBody(HttpObject msg, boolean last) {
+    if (msg instanceof LastHttpContent end && !(msg instanceof HttpResponse) && holdForTrailers(end, true)) {
+      return;
+    }
     if (responseBody != null && msg instanceof HttpContent c) {
       msg = codeResponseBody(c, last);
       if (msg == null) {
@@ -1665,6 +1679,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     up = null;
     if (state != State.FORWARDING) {
       return;
+    }
+    if (responseEnd != null && responseEnd.holding()) {
+      return; // the response was read whole and its end waits for the trailers' check
     }
     if (held != null) {
       if (held.complete()) {
@@ -1868,6 +1885,60 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     externalCheck = UpstreamCalls.Call.ENDED;
     c.cancel();
     releaseHeld();
+    if (requestEnd != null) {
+      requestEnd.release();
+    }
+    if (responseEnd != null) {
+      responseEnd.release();
+    }
+  }
+
+  /**
+   * ext_proc trailers SEND: when a filter asked for the check of this message's trailers and {@code end} has some, it
+   * is held until the check answers, then goes on with the trailers changed (or the exchange is denied); false when
+   * not checked.
+   */
+  private boolean holdForTrailers(LastHttpContent end, boolean response) {
+    if (end.trailingHeaders().isEmpty()) {
+      return false;
+    }
+    io.keelson.dataplane.filter.TrailersCheck check = response ? policy.takeResponseTrailersCheck()
+        : policy.takeRequestTrailersCheck();
+    if (check == null) {
+      return false;
+    }
+    var held = new io.keelson.dataplane.filter.HeldTrailers<LastHttpContent>(check, end, down.eventLoop(),
+        streams.upstreams().get().calls(), snapshot, fieldsOf(end.trailingHeaders()), LastHttpContent::release,
+        (e, outcome) -> onTrailersChecked(e, outcome, response));
+    if (response) {
+      responseEnd = held;
+    } else {
+      requestEnd = held;
+    }
+    return true;
+  }
+
+  private void onTrailersChecked(LastHttpContent end, io.keelson.dataplane.filter.CheckOutcome outcome,
+      boolean response) {
+    if (state == State.DONE) {
+      end.release();
+      return;
+    }
+    if (!outcome.allowed()) {
+      end.release();
+      new StreamedSink(response).denied(outcome); // as a denied body: a local reply before the response, else cut
+      return;
+    }
+    ForwardedHeaders.apply(end.trailingHeaders(), outcome.upstreamHeaders());
+    if (response) {
+      relayBody(end, true);
+      return;
+    }
+    onProcessedBody(end);
+    if (up != null && upFlushPending) {
+      upFlushPending = false;
+      up.flush();
+    }
   }
 
   private void cancelTimers() {

@@ -26,7 +26,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (echo, "fail:msg", "sleep:ms"), server streaming ("n" messages, or "forever"), client streaming
  * (joins), bidi (echoes each). Counts calls the client or the proxy cancelled. Thread-safe.
  */
-final class GrpcEcho implements AutoCloseable {
+public final class GrpcEcho implements AutoCloseable {
   static final MethodDescriptor.Marshaller<String> STRING = new MethodDescriptor.Marshaller<>() {
     @Override
     public InputStream stream(String value) {
@@ -43,7 +43,7 @@ final class GrpcEcho implements AutoCloseable {
     }
   };
 
-  static final MethodDescriptor<String, String> UNARY = method("test.Echo", "Unary", MethodDescriptor.MethodType.UNARY);
+  public static final MethodDescriptor<String, String> UNARY = method("test.Echo", "Unary", MethodDescriptor.MethodType.UNARY);
   static final MethodDescriptor<String, String> COUNT = method("test.Echo", "Count", MethodDescriptor.MethodType.SERVER_STREAMING);
   static final MethodDescriptor<String, String> JOIN = method("test.Echo", "Join", MethodDescriptor.MethodType.CLIENT_STREAMING);
   static final MethodDescriptor<String, String> CHAT = method("test.Echo", "Chat", MethodDescriptor.MethodType.BIDI_STREAMING);
@@ -61,7 +61,7 @@ final class GrpcEcho implements AutoCloseable {
         .setRequestMarshaller(STRING).setResponseMarshaller(STRING).build();
   }
 
-  GrpcEcho() throws IOException {
+  public GrpcEcho() throws IOException {
     this(InsecureServerCredentials.create());
   }
 
@@ -86,7 +86,7 @@ final class GrpcEcho implements AutoCloseable {
         .build().start();
   }
 
-  int port() {
+  public int port() {
     return server.getPort();
   }
 

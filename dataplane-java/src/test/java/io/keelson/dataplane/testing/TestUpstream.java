@@ -216,6 +216,8 @@ public final class TestUpstream implements AutoCloseable {
         long ms = Long.parseLong(uri.substring("/delay/".length()).replaceAll("[^0-9].*$", ""));
         long received = bodyBytes;
         ctx.executor().schedule(() -> writeEcho(ctx, r, received, keepAlive, 200), ms, TimeUnit.MILLISECONDS);
+      } else if (uri.startsWith("/with-trailers")) {
+        writeWithTrailers(ctx, keepAlive);
       } else if (uri.startsWith("/big/")) {
         writeBig(ctx, Long.parseLong(uri.substring("/big/".length())), keepAlive);
       } else if (uri.startsWith("/status/")) {
@@ -238,6 +240,20 @@ public final class TestUpstream implements AutoCloseable {
       resp.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
       ctx.write(resp);
       var f = ctx.writeAndFlush(new DefaultLastHttpContent(content));
+      if (!keepAlive) {
+        f.addListener(ChannelFutureListener.CLOSE);
+      }
+    }
+
+    /** A chunked "ok" ending with trailers {@code x-upstream-trailer: <name>} and {@code x-drop-trailer: yes}. */
+    private void writeWithTrailers(ChannelHandlerContext ctx, boolean keepAlive) {
+      HttpResponse resp = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+      resp.headers().set("x-upstream", name);
+      HttpUtil.setTransferEncodingChunked(resp, true);
+      ctx.write(resp);
+      DefaultLastHttpContent end = new DefaultLastHttpContent(Unpooled.copiedBuffer("ok", StandardCharsets.UTF_8));
+      end.trailingHeaders().set("x-upstream-trailer", name).set("x-drop-trailer", "yes");
+      var f = ctx.writeAndFlush(end);
       if (!keepAlive) {
         f.addListener(ChannelFutureListener.CLOSE);
       }

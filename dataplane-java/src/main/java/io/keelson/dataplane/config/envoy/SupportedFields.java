@@ -615,7 +615,8 @@ final class SupportedFields {
     String phases = "only request and response headers and BUFFERED bodies are sent to processors";
     rules(io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor.getDescriptor(),
             "grpc_service", "failure_mode_allow", "processing_mode", "message_timeout", "mutation_rules", "stat_prefix",
-            "allow_mode_override", "max_message_timeout")
+            "allow_mode_override", "max_message_timeout", "observability_mode", "deferred_close_timeout",
+            "disable_clear_route_cache", "route_cache_action")
         .reject("http_service", "only grpc_service (envoy_grpc) processors are supported")
         .reject("request_attributes", notYet)
         .reject("response_attributes", notYet)
@@ -624,14 +625,9 @@ final class SupportedFields {
         .reject("filter_metadata", notYet)
         .reject("metadata_options", notYet)
         .reject("disable_immediate_response", notYet)
-        .reject("observability_mode", notYet)
-        .reject("disable_clear_route_cache", notYet + "; a request_headers answer's clear_route_cache with a header "
-            + "mutation always routes the request again")
-        .reject("route_cache_action", notYet + "; only DEFAULT (clear_route_cache as the answer says)")
-        .reject("deferred_close_timeout", notYet)
         .reject("send_body_without_waiting_for_header_response", phases)
         .reject("on_processing_response", notYet);
-    // Body and trailer modes other than NONE/SKIP are refused by ExtProcFilterFactory, naming the field.
+    // BUFFERED_PARTIAL bodies and trailers SEND with a BUFFERED body are refused by ExtProcFilterFactory, naming the field.
     rules(io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.getDescriptor(),
         "request_header_mode", "response_header_mode", "request_body_mode", "response_body_mode", "request_trailer_mode",
         "response_trailer_mode");

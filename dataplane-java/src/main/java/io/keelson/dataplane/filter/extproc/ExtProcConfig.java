@@ -1,5 +1,7 @@
 package io.keelson.dataplane.filter.extproc;
 
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor;
+
 /**
  * envoy.filters.http.ext_proc, validated: where the processor is, how long one message may take, what happens when
  * it fails, and whether request headers are sent. Immutable.
@@ -15,10 +17,19 @@ package io.keelson.dataplane.filter.extproc;
  * @param statPrefix         the filter's stat_prefix ("" for none)
  * @param maxMessageTimeoutNanos max_message_timeout: the longest override_message_timeout a processor may ask for
  *                           (0: none is honoured)
+ * @param observability      observability_mode: each phase is sent and the exchange goes on at once, answers ignored
+ * @param deferredCloseNanos deferred_close_timeout (5 s by default): how long an observability-mode stream stays open
+ *                           after its exchange ended, for the processor to read it
+ * @param routeCacheAction   route_cache_action (RETAIN when disable_clear_route_cache): whether a request_headers
+ *                           answer with a header mutation routes the request again
  */
 record ExtProcConfig(String cluster, String authority, long callTimeoutNanos, long messageTimeoutNanos,
     boolean failureModeAllow, ProcessingModes modes, boolean allowModeOverride, String statPrefix,
-    long maxMessageTimeoutNanos) {
+    long maxMessageTimeoutNanos, boolean observability, long deferredCloseNanos,
+    ExternalProcessor.RouteCacheAction routeCacheAction) {
+
+  /** Envoy's deferred_close_timeout when unset. */
+  static final long DEFAULT_DEFERRED_CLOSE_NANOS = 5_000_000_000L;
 
   /** Envoy's message_timeout when unset. */
   static final long DEFAULT_MESSAGE_TIMEOUT_NANOS = 200_000_000L;
@@ -34,20 +45,21 @@ record ExtProcConfig(String cluster, String authority, long callTimeoutNanos, lo
 
   ExtProcConfig withProcessingMode(ProcessingModes m) {
     return new ExtProcConfig(cluster, authority, callTimeoutNanos, messageTimeoutNanos, failureModeAllow, m, allowModeOverride, statPrefix,
-        maxMessageTimeoutNanos);
+        maxMessageTimeoutNanos, observability, deferredCloseNanos, routeCacheAction);
   }
 
   /** This config with a route's grpc_service (ExtProcPerRoute overrides.grpc_service). */
   ExtProcConfig withService(ExtProcFilterFactory.Service s) {
     return new ExtProcConfig(s.cluster(), s.authority(), s.callTimeout(messageTimeoutNanos), messageTimeoutNanos,
-        failureModeAllow, modes, allowModeOverride, statPrefix, maxMessageTimeoutNanos);
+        failureModeAllow, modes, allowModeOverride, statPrefix, maxMessageTimeoutNanos, observability,
+        deferredCloseNanos, routeCacheAction);
   }
 
   /**
    * Whether the filter asks for the response check: response headers are sent, or a request_headers answer may ask
-   * for them (allow_mode_override).
+   * for them (allow_mode_override; not in observability_mode, whose answers are ignored).
    */
   boolean mayCheckResponse() {
-    return modes.responseHeaders() || (allowModeOverride && modes.requestHeaders());
+    return modes.responseHeaders() || (allowModeOverride && !observability && modes.requestHeaders());
   }
 }

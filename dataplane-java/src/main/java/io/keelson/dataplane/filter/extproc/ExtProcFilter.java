@@ -8,7 +8,8 @@ import io.keelson.dataplane.filter.HttpFilter;
  * its phases, ended with the exchange) and hands the connection its phases: the request-headers exchange
  * ({@link RequestHeadersExchange}) before it acts on the verdict, the response-headers one
  * ({@link ResponseHeadersExchange}) for the response head, BUFFERED bodies' ({@link BodyExchange}) once a body was
- * read whole, and STREAMED bodies' ({@link StreamedBodyExchange}) chunk by chunk; a phase whose mode is SKIP (or a route that disabled the filter: a null {@code processor}) has none.
+ * read whole, STREAMED bodies' ({@link StreamedBodyExchange}) chunk by chunk, and trailers' ({@link TrailersExchange}) at
+ * a message's end; a phase whose mode is SKIP (or a route that disabled the filter: a null {@code processor}) has none.
  * Allocates the session and its phases per request, only when a phase is sent; thread-safe.
  */
 final class ExtProcFilter implements HttpFilter {
@@ -26,8 +27,7 @@ final class ExtProcFilter implements HttpFilter {
     }
     ExtProcConfig c = processor.config;
     ProcessingModes modes = c.modes();
-    if (!modes.requestHeaders() && !c.mayCheckResponse() && !modes.requestBody() && !modes.responseBody()
-        && !modes.requestStreamed() && !modes.responseStreamed()) {
+    if (!modes.any() && !c.mayCheckResponse()) {
       return;
     }
     ProcessorSession session = new ProcessorSession(processor);
@@ -50,6 +50,12 @@ final class ExtProcFilter implements HttpFilter {
     if (modes.responseStreamed()) {
       context.streamResponseBody((loop, calls, snapshot, sink) ->
           new StreamedBodyExchange(session, true, loop, calls, snapshot, sink));
+    }
+    if (modes.requestTrailers()) {
+      context.checkRequestTrailers(new TrailersExchange(session, false));
+    }
+    if (modes.responseTrailers()) {
+      context.checkResponseTrailers(new TrailersExchange(session, true));
     }
     if (modes.requestHeaders()) {
       context.checkExternally(new RequestHeadersExchange(session));

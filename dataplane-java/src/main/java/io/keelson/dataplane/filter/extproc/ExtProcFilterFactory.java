@@ -13,8 +13,8 @@ import io.keelson.dataplane.filter.HttpFilterFactory;
 
 /**
  * {@code envoy.filters.http.ext_proc}: translates {@code ExternalProcessor} into {@link ExtProcConfig} (the
- * request- and response-headers phases, BUFFERED and STREAMED bodies: BUFFERED_PARTIAL and trailers are refused
- * by field) and {@code ExtProcPerRoute}
+ * request- and response-headers phases, BUFFERED and STREAMED bodies, trailers: BUFFERED_PARTIAL, and trailers
+ * SEND with a BUFFERED body of the same message, are refused by field) and {@code ExtProcPerRoute}
  * ({@code disabled}, {@code overrides.processing_mode}, {@code overrides.grpc_service}) into {@link PerRoute}, and
  * compiles {@link ExtProcFilter}. Fields SupportedFields refuses never reach here. Stateless.
  */
@@ -79,23 +79,54 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
     Service service = service(c.getGrpcService(), path + ".grpc_service", errors);
     // Unset, processing_mode is Envoy's default: request and response headers SEND.
     ProcessingModes send = modes(c.getProcessingMode(), path + ".processing_mode", errors);
+    long deferredClose = c.hasDeferredCloseTimeout() ? nanos(c.getDeferredCloseTimeout())
+        : ExtProcConfig.DEFAULT_DEFERRED_CLOSE_NANOS;
+    if (deferredClose <= 0) {
+      errors.error(path + ".deferred_close_timeout", "expected a positive duration");
+      ok = false;
+    }
+    if (c.getDisableClearRouteCache() && c.getRouteCacheAction() != ExternalProcessor.RouteCacheAction.DEFAULT) {
+      errors.error(path + ".route_cache_action", "only one of disable_clear_route_cache and route_cache_action may be "
+          + "set; expected route_cache_action alone (RETAIN is disable_clear_route_cache: true)");
+      ok = false;
+    }
     if (!ok || service == null || send == null) {
       return null;
     }
+    ExternalProcessor.RouteCacheAction routeCache = c.getDisableClearRouteCache()
+        ? ExternalProcessor.RouteCacheAction.RETAIN : c.getRouteCacheAction();
+    if (c.getObservabilityMode()) {
+      if (send.requestStreamed() || send.responseStreamed()) {
+        errors.error(path + ".processing_mode", "STREAMED bodies are not sent in observability_mode yet; expected "
+            + "request_body_mode and response_body_mode NONE (BUFFERED is ignored in observability mode, as Envoy's)");
+        return null;
+      }
+      send = observed(send);
+    }
     return new ExtProcConfig(service.cluster(), service.authority(), service.callTimeout(timeout), timeout,
-        c.getFailureModeAllow(), send, c.getAllowModeOverride(), c.getStatPrefix(), maxTimeout);
+        c.getFailureModeAllow(), send, c.getAllowModeOverride(), c.getStatPrefix(), maxTimeout,
+        c.getObservabilityMode(), deferredClose, routeCache);
+  }
+
+  /** The phases sent in observability_mode: BUFFERED bodies are not (Envoy ignores every body mode but STREAMED). */
+  private static ProcessingModes observed(ProcessingModes m) {
+    return new ProcessingModes(m.requestHeaders(), m.responseHeaders(), false, false, false, false,
+        m.requestTrailers(), m.responseTrailers());
   }
 
   /**
    * Which phases are sent (a header mode SEND or DEFAULT sends them; bodies BUFFERED or STREAMED), or null after
-   * reporting a mode Keelson does not run: BUFFERED_PARTIAL bodies, trailers SEND.
+   * reporting a mode Keelson does not run: BUFFERED_PARTIAL bodies, trailers SEND with a BUFFERED body (Envoy sends
+   * that body before the trailers; Keelson's buffered body check waits for the message's end, trailers included).
    */
   private static ProcessingModes modes(ProcessingMode m, String path, ConfigErrors errors) {
     boolean ok = true;
     ok &= supportedBodyMode(m.getRequestBodyMode(), path + ".request_body_mode", errors);
     ok &= supportedBodyMode(m.getResponseBodyMode(), path + ".response_body_mode", errors);
-    ok &= skipped(m.getRequestTrailerMode(), path + ".request_trailer_mode", errors);
-    ok &= skipped(m.getResponseTrailerMode(), path + ".response_trailer_mode", errors);
+    boolean requestTrailers = m.getRequestTrailerMode() == ProcessingMode.HeaderSendMode.SEND;
+    boolean responseTrailers = m.getResponseTrailerMode() == ProcessingMode.HeaderSendMode.SEND;
+    ok &= trailersWithBody(requestTrailers, m.getRequestBodyMode(), path + ".request_trailer_mode", errors);
+    ok &= trailersWithBody(responseTrailers, m.getResponseBodyMode(), path + ".response_trailer_mode", errors);
     if (!ok) {
       return null;
     }
@@ -104,7 +135,7 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
         m.getRequestBodyMode() == ProcessingMode.BodySendMode.BUFFERED,
         m.getResponseBodyMode() == ProcessingMode.BodySendMode.BUFFERED,
         m.getRequestBodyMode() == ProcessingMode.BodySendMode.STREAMED,
-        m.getResponseBodyMode() == ProcessingMode.BodySendMode.STREAMED);
+        m.getResponseBodyMode() == ProcessingMode.BodySendMode.STREAMED, requestTrailers, responseTrailers);
   }
 
   private static boolean supportedBodyMode(ProcessingMode.BodySendMode mode, String path, ConfigErrors errors) {
@@ -117,11 +148,13 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
     return false;
   }
 
-  private static boolean skipped(ProcessingMode.HeaderSendMode mode, String path, ConfigErrors errors) {
-    if (mode == ProcessingMode.HeaderSendMode.SKIP || mode == ProcessingMode.HeaderSendMode.DEFAULT) {
+  private static boolean trailersWithBody(boolean send, ProcessingMode.BodySendMode body, String path,
+      ConfigErrors errors) {
+    if (!send || body != ProcessingMode.BodySendMode.BUFFERED) {
       return true;
     }
-    errors.error(path, "trailers are not sent to processors yet; expected SKIP or DEFAULT, got " + mode);
+    errors.error(path, "trailers SEND with a BUFFERED body of the same message is not supported yet; expected SKIP, "
+        + "or the body mode NONE or STREAMED");
     return false;
   }
 
@@ -197,7 +230,8 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
     }
     ExtProcConfig c = (ExtProcConfig) listenerSettings;
     if (p.modes() != null) {
-      c = c.withProcessingMode(p.modes());
+      // observability_mode: a route's body modes are not sent either (its STREAMED ones too: see docs/security.md)
+      c = c.withProcessingMode(c.observability() ? observed(p.modes()) : p.modes());
     }
     if (p.service() != null) {
       c = c.withService(p.service());

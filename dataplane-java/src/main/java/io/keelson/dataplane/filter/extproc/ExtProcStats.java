@@ -10,7 +10,8 @@ import java.util.concurrent.atomic.LongAdder;
 record ExtProcStats(LongAdder streamsStarted, LongAdder streamMsgsSent, LongAdder streamMsgsReceived,
     LongAdder spuriousMsgsReceived, LongAdder streamsClosed, LongAdder streamsFailed, LongAdder failureModeAllowed,
     LongAdder messageTimeouts, LongAdder rejectedHeaderMutations, LongAdder clearRouteCacheIgnored,
-    LongAdder overrideMessageTimeoutReceived, LongAdder overrideMessageTimeoutIgnored) {
+    LongAdder overrideMessageTimeoutReceived, LongAdder overrideMessageTimeoutIgnored,
+    LongAdder clearRouteCacheDisabled) {
 
   /** @param filterPrefix the filter's own stat_prefix, appended after {@code ext_proc.} as Envoy does ("" for none) */
   static ExtProcStats of(FilterResources r, String filterPrefix) {
@@ -20,6 +21,7 @@ record ExtProcStats(LongAdder streamsStarted, LongAdder streamMsgsSent, LongAdde
         s.counter(p + "stream_msgs_received"), s.counter(p + "spurious_msgs_received"), s.counter(p + "streams_closed"),
         s.counter(p + "streams_failed"), s.counter(p + "failure_mode_allowed"), s.counter(p + "message_timeouts"),
         s.counter(p + "rejected_header_mutations"), s.counter(p + "clear_route_cache_ignored"),
-        s.counter(p + "override_message_timeout_received"), s.counter(p + "override_message_timeout_ignored"));
+        s.counter(p + "override_message_timeout_received"), s.counter(p + "override_message_timeout_ignored"),
+        s.counter(p + "clear_route_cache_disabled"));
   }
 }

@@ -25,7 +25,8 @@ import java.util.function.Function;
  * One HTTP request's {@code envoy.service.ext_proc.v3.ExternalProcessor/Process} stream, as Envoy keeps one per
  * request: opened on the processor's HTTP/2 cluster ({@link SideCall#stream}) when the first phase is sent, each phase
  * one {@code ProcessingRequest} on it, in the order the exchange reaches them, with at most one outstanding; the next
- * {@code ProcessingResponse} answers it (another phase's answer is a protocol violation, {@link ProcessorStream}), or
+ * {@code ProcessingResponse} answers it; a phase sent while another is outstanding (a request's trailers while its
+ * headers are checked) waits for that answer, one at most (another phase's answer is a protocol violation, {@link ProcessorStream}), or
  * extends its message_timeout (override_message_timeout, up to max_message_timeout).
  * No answer within message_timeout or a failed stream (reset, a non-OK grpc-status) fail the phase (504 / 500, or on
  * through with failure_mode_allow) and end the stream; so does an immediate response. The processor ending the stream
@@ -50,6 +51,12 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
   /** The STREAMED request and response bodies' phases, once their first chunk was sent. */
   private StreamedBodyExchange requestBody;
   private StreamedBodyExchange responseBody;
+  /** The phase sent while another was outstanding, sent once that one is answered; null when none waits. */
+  private Waiting waiting;
+
+  /** A phase waiting for the outstanding one's answer: what {@link #send} was given. */
+  private record Waiting(EventLoop loop, UpstreamCalls calls, ServingSnapshot snapshot, ProcessingRequest message,
+      Function<ProcessingResponse, CheckOutcome> answer, Consumer<CheckOutcome> done) {}
 
   ProcessorSession(ProcessorStream filter) {
     this.filter = filter;
@@ -71,7 +78,18 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
       done.accept(CheckOutcome.ALLOW); // processing complete (or failed with failure_mode_allow): not sent
       return UpstreamCalls.Call.ENDED;
     }
-    if (this.answer != null) { // the connection runs one phase at a time; two at once would be a Keelson bug
+    if (filter.config.observability()) { // send and go: the exchange does not wait, answers are ignored
+      if (open(loop, calls, snapshot)) {
+        write(message);
+      }
+      done.accept(CheckOutcome.ALLOW);
+      return UpstreamCalls.Call.ENDED;
+    }
+    if (this.answer != null && waiting == null) { // e.g. request trailers while request headers are checked
+      waiting = new Waiting(loop, calls, snapshot, message, answer, done);
+      return this;
+    }
+    if (this.answer != null) { // at most one waits; a third phase at once would be a Keelson bug
       filter.stats.spuriousMsgsReceived().increment();
       done.accept(filter.failed());
       return UpstreamCalls.Call.ENDED;
@@ -139,6 +157,9 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
 
   @Override
   public void onData(ByteBuf data) {
+    if (ended) {
+      return; // processing is over (an observability stream's deferred close): nothing more is read
+    }
     if (inbound == null) {
       inbound = Unpooled.buffer(Math.max(256, data.readableBytes()));
     }
@@ -171,6 +192,9 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
 
   private void received(ProcessingResponse r) {
     filter.stats.streamMsgsReceived().increment();
+    if (filter.config.observability()) {
+      return; // observability_mode: answers are ignored, as Envoy's
+    }
     if (r.getResponseCase() == ProcessingResponse.ResponseCase.RESPONSE_NOT_SET && r.hasOverrideMessageTimeout()) {
       overrideTimeout(Durations.toNanos(r.getOverrideMessageTimeout()));
       return;
@@ -189,6 +213,8 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
     CheckOutcome outcome = filter.outcome(r, a);
     if (!outcome.allowed()) {
       close(null); // an immediate response or a violation: processing is over
+    } else {
+      sendWaiting(); // on the wire in the order the connection reached the phases
     }
     d.accept(outcome);
   }
@@ -210,6 +236,7 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
     if (d != null) {
       d.accept(CheckOutcome.ALLOW);
     }
+    sendWaiting();
   }
 
   @Override
@@ -257,6 +284,17 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
     if (d != null) {
       d.accept(outcome);
     }
+    sendWaiting();
+  }
+
+  /** Sends the waiting phase once nothing is outstanding (after the end, it goes on unchanged: {@link #send}). */
+  private void sendWaiting() {
+    Waiting w = waiting;
+    if (w == null || answer != null) {
+      return;
+    }
+    waiting = null;
+    send(w.loop(), w.calls(), w.snapshot(), w.message(), w.answer(), w.done());
   }
 
   /** The STREAMED body whose answer {@code r} is: its phase's, or an immediate response while only chunks wait. */
@@ -293,7 +331,10 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
     close(null);
   }
 
-  /** The exchange ended (any outcome): half-closes and resets the stream if it is still open. Any thread. */
+  /**
+   * The exchange ended (any outcome): half-closes and resets the stream if it is still open; in observability_mode
+   * it is half-closed now and reset after deferred_close_timeout unless the processor ended it first. Any thread.
+   */
   void end() {
     EventLoop l = loop;
     if (l == null) {
@@ -304,6 +345,17 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
       return;
     }
     take();
+    UpstreamCalls.Stream c = call;
+    if (filter.config.observability() && c != null && !ended) {
+      ended = true;
+      c.halfClose();
+      l.schedule(() -> {
+        if (call == c) {
+          close(null);
+        }
+      }, filter.config.deferredCloseNanos(), TimeUnit.NANOSECONDS);
+      return;
+    }
     close(null);
   }
 
@@ -312,13 +364,13 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
    * {@code bodies} (see {@link StreamedBodyExchange#ended}), or their chunks are released when null.
    */
   private void close(CheckOutcome bodies) {
-    if (ended) {
+    UpstreamCalls.Stream c = call;
+    if (ended && !(filter.config.observability() && c != null)) { // an observability stream's deferred close goes on
       if (bodies == null) { // the exchange ended after processing did: chunks still held pass no more
         closed(null);
       }
       return;
     }
-    UpstreamCalls.Stream c = call;
     call = null;
     if (c != null) {
       c.halfClose();
@@ -331,6 +383,9 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
   private void closed(CheckOutcome bodies) {
     ended = true;
     inbound = null;
+    if (bodies == null) {
+      waiting = null; // the exchange is over (denied or gone): the connection drops what it held
+    }
     for (StreamedBodyExchange b : new StreamedBodyExchange[] {requestBody, responseBody}) {
       if (b == null) {
         continue;

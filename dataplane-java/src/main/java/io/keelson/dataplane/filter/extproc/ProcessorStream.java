@@ -55,19 +55,28 @@ final class ProcessorStream {
   }
 
   /**
-   * {@code allowed} with the route chosen again when the request-headers answer asks it (clear_route_cache) and
-   * changed headers, as Envoy clears the route cache only then; without a header mutation it is counted in
-   * clear_route_cache_ignored.
+   * {@code allowed} with the route chosen again after a request-headers answer that changed headers, as Envoy's
+   * route_cache_action says: DEFAULT when the answer asks it (clear_route_cache), CLEAR always, RETAIN never (an ask
+   * counted in clear_route_cache_disabled). Without a header mutation an ask is counted in clear_route_cache_ignored.
    */
   CheckOutcome clearingRouteCache(CommonResponse common, CheckOutcome allowed) {
-    if (!common.getClearRouteCache()) {
-      return allowed;
-    }
+    boolean asked = common.getClearRouteCache();
     if (!common.hasHeaderMutation()) {
-      stats.clearRouteCacheIgnored().increment();
+      if (asked) {
+        stats.clearRouteCacheIgnored().increment();
+      }
       return allowed;
     }
-    return allowed.withRouteCacheCleared();
+    return switch (config.routeCacheAction()) {
+      case CLEAR -> allowed.withRouteCacheCleared(); // whatever the answer's bit says
+      case RETAIN -> {
+        if (asked) {
+          stats.clearRouteCacheDisabled().increment();
+        }
+        yield allowed;
+      }
+      default -> asked ? allowed.withRouteCacheCleared() : allowed;
+    };
   }
 
   /** clear_route_cache on an answer it is not acted on for (response phases, the request body): counted. */

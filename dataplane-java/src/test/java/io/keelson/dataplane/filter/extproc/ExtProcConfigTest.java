@@ -60,13 +60,22 @@ class ExtProcConfigTest {
   }
 
   @Test
+  void acceptsTrailersSentWithoutABufferedBody() {
+    assertThatCode(() -> BootstrapLoader.fromYaml(withFilter("processing_mode: { request_trailer_mode: SEND, "
+        + "response_trailer_mode: SEND, request_body_mode: STREAMED }"), "test.yaml")).doesNotThrowAnyException();
+  }
+
+  @Test
   void refusesBodiesTrailersAndModeOverrideByField() {
     String skip = "processing_mode: { response_header_mode: SKIP, %s }";
     refused(skip.formatted("request_body_mode: BUFFERED_PARTIAL"), "processing_mode.request_body_mode",
         "expected NONE, BUFFERED or STREAMED");
     refused(skip.formatted("response_body_mode: BUFFERED_PARTIAL"), "processing_mode.response_body_mode",
         "expected NONE");
-    refused(skip.formatted("request_trailer_mode: SEND"), "processing_mode.request_trailer_mode", "expected SKIP");
+    refused(skip.formatted("request_trailer_mode: SEND, request_body_mode: BUFFERED"),
+        "processing_mode.request_trailer_mode", "the body mode NONE or STREAMED");
+    refused(skip.formatted("response_trailer_mode: SEND, response_body_mode: BUFFERED"),
+        "processing_mode.response_trailer_mode", "the body mode NONE or STREAMED");
     refused("allow_mode_override: true\nallowed_override_modes: [{}]", "allowed_override_modes",
         "only request and response headers");
     refused(skip.formatted("request_header_mode: SKIP") + "\nmutation_rules: { allow_all_routing: true }",

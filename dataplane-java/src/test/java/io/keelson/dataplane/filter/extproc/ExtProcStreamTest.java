@@ -1,6 +1,7 @@
 package io.keelson.dataplane.filter.extproc;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest.RequestCase;
@@ -142,6 +143,39 @@ class ExtProcStreamTest {
       assertThat(a.requestLines).containsExactly("GET /reroute-kept HTTP/1.1", "GET /reroute-unchanged HTTP/1.1");
       assertThat(a.lastHeaders).doesNotContainKey("x-route-to");
       assertThat(proxy.stat("http.ingress_http.ext_proc.clear_route_cache_ignored")).isEqualTo(1);
+    }
+  }
+
+  /**
+   * route_cache_action CLEAR routes a request again after any request_headers answer with a header mutation, asked or
+   * not; RETAIN (and disable_clear_route_cache, its older spelling) never does, counting an ask in
+   * clear_route_cache_disabled; both set is refused.
+   */
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void routeCacheActionClearAndRetainOverrideTheAnswer(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); TestUpstream b = new TestUpstream("b");
+        GrpcProcessorServer processor = new GrpcProcessorServer()) {
+      String clusters = ProxyHarness.cluster("a", "ROUND_ROBIN", a.port()) + ProxyHarness.cluster("b", "ROUND_ROBIN",
+          b.port()) + ProxyHarness.cluster("processor", "ROUND_ROBIN", processor.port()) + "    http2_protocol_options: {}\n";
+      try (ProxyHarness clear = new ProxyHarness(ProxyHarness.bootstrap(REROUTE_VHOSTS, clusters,
+          ExtProcProxyTest.filter("message_timeout: 10s\nroute_cache_action: CLEAR")), mode)) {
+        assertThat(clear.get("/reroute-kept/clear").statusCode()).isEqualTo(200); // a mutation, no ask: routed again
+        assertThat(b.requestLines).containsExactly("GET /reroute-kept/clear HTTP/1.1");
+      }
+      for (String retain : new String[] {"route_cache_action: RETAIN", "disable_clear_route_cache: true"}) {
+        try (ProxyHarness kept = new ProxyHarness(ProxyHarness.bootstrap(REROUTE_VHOSTS, clusters,
+            ExtProcProxyTest.filter("message_timeout: 10s\n" + retain)), mode)) {
+          assertThat(io.keelson.dataplane.testing.CurlStatus.of("--http2-prior-knowledge",
+              "http://127.0.0.1:" + kept.port() + "/reroute/retained")).isEqualTo("200");
+          assertThat(kept.stat("http.ingress_http.ext_proc.clear_route_cache_disabled")).isEqualTo(1);
+        }
+      }
+      assertThat(a.requestLines).containsExactly("GET /reroute/retained HTTP/1.1", "GET /reroute/retained HTTP/1.1");
+      assertThat(b.requestLines).hasSize(1);
+      assertThatThrownBy(() -> io.keelson.dataplane.config.envoy.BootstrapLoader.fromYaml(ProxyHarness.bootstrap(
+          REROUTE_VHOSTS, clusters, ExtProcProxyTest.filter("disable_clear_route_cache: true\nroute_cache_action: "
+              + "CLEAR")), "test.yaml")).hasMessageContaining("route_cache_action").hasMessageContaining("only one of");
     }
   }
 

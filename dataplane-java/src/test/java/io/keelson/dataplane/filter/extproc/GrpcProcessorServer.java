@@ -93,6 +93,8 @@ final class GrpcProcessorServer implements AutoCloseable {
                   answer = bodyAnswer(path);
                 } else if (request.hasResponseBody()) {
                   answer = responseBodyAnswer(path);
+                } else if (request.hasRequestTrailers() || request.hasResponseTrailers()) {
+                  answer = trailersAnswer(request);
                 } else {
                   answer = responseAnswer(path, log.phases.size());
                   path = path.startsWith("/resp-slow") ? "/slow" : path;
@@ -185,6 +187,25 @@ final class GrpcProcessorServer implements AutoCloseable {
       }
     }
     answered.complete(null);
+  }
+
+  /**
+   * A trailers message's answer: the response's trailers get {@code x-processor-saw-status} (the grpc-status the
+   * processor saw) and {@code x-trailer-added}, lose {@code x-drop-trailer}, and an {@code x-envoy-trailer} (refused by
+   * Envoy's default mutation rules); the request's get {@code x-request-trailer-added} and lose {@code x-drop-trailer}.
+   */
+  private static ProcessingResponse trailersAnswer(ProcessingRequest request) {
+    if (request.hasRequestTrailers()) {
+      return ProcessingResponse.newBuilder().setRequestTrailers(io.envoyproxy.envoy.service.ext_proc.v3.TrailersResponse
+          .newBuilder().setHeaderMutation(HeaderMutation.newBuilder().addSetHeaders(set("x-request-trailer-added",
+              "processor")).addRemoveHeaders("x-drop-trailer"))).build();
+    }
+    String status = request.getResponseTrailers().getTrailers().getHeadersList().stream()
+        .filter(h -> h.getKey().equals("grpc-status")).map(h -> h.getRawValue().toStringUtf8()).findFirst().orElse("none");
+    return ProcessingResponse.newBuilder().setResponseTrailers(io.envoyproxy.envoy.service.ext_proc.v3.TrailersResponse
+        .newBuilder().setHeaderMutation(HeaderMutation.newBuilder().addSetHeaders(set("x-processor-saw-status", status))
+            .addSetHeaders(set("x-trailer-added", "processor")).addSetHeaders(set("x-envoy-trailer", "no"))
+            .addRemoveHeaders("x-drop-trailer"))).build();
   }
 
   /** A body message's answer: its chunk upper-cased ({@code /upper...}). */

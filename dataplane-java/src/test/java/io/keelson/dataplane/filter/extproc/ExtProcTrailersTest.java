@@ -1,0 +1,138 @@
+package io.keelson.dataplane.filter.extproc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest.RequestCase;
+import io.grpc.CallOptions;
+import io.grpc.ClientInterceptors;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.MetadataUtils;
+import io.keelson.dataplane.http2.GrpcEcho;
+import io.keelson.dataplane.pipeline.PipelineMode;
+import io.keelson.dataplane.testing.ProxyHarness;
+import io.keelson.dataplane.testing.RawHttp;
+import io.keelson.dataplane.testing.TestUpstream;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * ext_proc {@code request_trailer_mode} / {@code response_trailer_mode: SEND} through a real proxy, a real grpc-java
+ * processor ({@link GrpcProcessorServer}) and real peers: the processor gets the message's trailers in a
+ * {@code request_trailers} / {@code response_trailers} message and its header mutation, under Envoy's default mutation
+ * rules, changes them before they go on.
+ */
+class ExtProcTrailersTest {
+  private static final String GRPC_ROUTES = """
+      - name: main
+        domains: ["*"]
+        routes:
+        - match: { prefix: "/" }
+          route: { cluster: grpc }
+      """.indent(12);
+
+  /**
+   * A gRPC call (grpc-java client and server, h2c both sides): the processor sees the response's grpc-status trailer
+   * and the trailer it adds reaches the client with the call's status intact; a forbidden x-envoy-* one is refused and
+   * counted.
+   */
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void aGrpcCallsTrailersReachTheProcessorAndItsAddedTrailerReachesTheClient(PipelineMode mode) throws Exception {
+    try (GrpcEcho backend = new GrpcEcho(); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = new ProxyHarness(ProxyHarness.bootstrap(GRPC_ROUTES,
+            h2Cluster("grpc", backend.port()) + h2Cluster("processor", processor.port()),
+            ExtProcProxyTest.filter("processing_mode: { request_header_mode: SKIP, response_header_mode: SKIP, "
+                + "response_trailer_mode: SEND }\nmessage_timeout: 10s")), mode)) {
+      ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", proxy.port(),
+          InsecureChannelCredentials.create()).build();
+      try {
+        AtomicReference<Metadata> headers = new AtomicReference<>();
+        AtomicReference<Metadata> trailers = new AtomicReference<>();
+        var captured = ClientInterceptors.intercept(channel,
+            MetadataUtils.newCaptureMetadataInterceptor(headers, trailers));
+        String answer = ClientCalls.blockingUnaryCall(captured, GrpcEcho.UNARY,
+            CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS), "hello");
+        assertThat(answer).isEqualTo("hello");
+        assertThat(trailers.get().get(key("x-processor-saw-status"))).isEqualTo("0");
+        assertThat(trailers.get().get(key("x-trailer-added"))).isEqualTo("processor");
+        assertThat(trailers.get().get(key("x-envoy-trailer"))).isNull();
+        await().atMost(10, TimeUnit.SECONDS).until(() -> processor.streams.size() == 1
+            && processor.streams.get(0).end != null);
+        assertThat(processor.streams.get(0).phases).containsExactly(RequestCase.RESPONSE_TRAILERS);
+        ProcessingRequest sent = processor.requests.get(0);
+        assertThat(sent.getResponseTrailers().getTrailers().getHeadersList())
+            .anySatisfy(h -> assertThat(h.getKey()).isEqualTo("grpc-status"));
+        assertThat(proxy.stat("http.ingress_http.ext_proc.rejected_header_mutations")).isEqualTo(1);
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  /**
+   * An HTTP/1.1 chunked upload's trailers: the processor gets them in a request_trailers message, and the upstream sees
+   * them as the processor changed them (one added, one removed, the client's own kept).
+   */
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void chunkedRequestTrailersReachTheUpstreamAsTheProcessorChangedThem(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = ExtProcProxyTest.proxy(a, processor.port(), mode,
+            "processing_mode: { request_header_mode: SKIP, response_header_mode: SKIP, request_trailer_mode: SEND }");
+        RawHttp client = new RawHttp(proxy.port())) {
+      client.send("POST /api/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+          + "5\r\nhello\r\n0\r\nx-client-trailer: c\r\nx-drop-trailer: d\r\n\r\n");
+      assertThat(client.read().status()).isEqualTo(200);
+      assertThat(a.lastBody).asString().isEqualTo("hello");
+      assertThat(a.lastTrailers).containsEntry("x-client-trailer", "c")
+          .containsEntry("x-request-trailer-added", "processor").doesNotContainKey("x-drop-trailer");
+      await().atMost(10, TimeUnit.SECONDS).until(() -> processor.streams.size() == 1
+          && processor.streams.get(0).end != null);
+      assertThat(processor.streams.get(0).phases).containsExactly(RequestCase.REQUEST_TRAILERS);
+      // without trailers, no trailers phase is sent (as Envoy): the request goes on untouched
+      client.send("POST /api/plain HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+          + "2\r\nhi\r\n0\r\n\r\n");
+      assertThat(client.read().status()).isEqualTo(200);
+      assertThat(processor.streams).hasSize(1);
+    }
+  }
+
+  /**
+   * An HTTP/1.1 upstream's chunked trailers reach the processor in a response_trailers message, and the client sees
+   * them as it changed them: over HTTP/1.1 (chunked trailers) and over h2c (a trailing HEADERS frame), with curl.
+   */
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void responseTrailersReachTheClientAsTheProcessorChangedThem(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = ExtProcProxyTest.proxy(a, processor.port(), mode,
+            "processing_mode: { request_header_mode: SKIP, response_header_mode: SKIP, response_trailer_mode: SEND }")) {
+      String url = "http://127.0.0.1:" + proxy.port() + "/with-trailers";
+      for (String version : new String[] {"--http1.1", "--http2-prior-knowledge"}) {
+        String dump = io.keelson.dataplane.testing.CurlStatus.of(version, "-H", "TE: trailers", "-D", "-", url);
+        assertThat(dump).as(version).contains("x-upstream-trailer: a").contains("x-trailer-added: processor")
+            .contains("x-processor-saw-status: none").doesNotContain("x-drop-trailer").endsWith("200");
+      }
+      await().atMost(10, TimeUnit.SECONDS).until(() -> processor.streams.size() == 2
+          && processor.streams.get(1).end != null);
+      assertThat(processor.streams.get(0).phases).containsExactly(RequestCase.RESPONSE_TRAILERS);
+      assertThat(processor.streams.get(1).phases).containsExactly(RequestCase.RESPONSE_TRAILERS);
+    }
+  }
+
+  private static Metadata.Key<String> key(String name) {
+    return Metadata.Key.of(name, Metadata.ASCII_STRING_MARSHALLER);
+  }
+
+  static String h2Cluster(String name, int port) {
+    return ProxyHarness.cluster(name, "ROUND_ROBIN", port) + "    http2_protocol_options: {}\n";
+  }
+}
