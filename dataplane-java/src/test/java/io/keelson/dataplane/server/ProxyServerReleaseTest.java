@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keelson.dataplane.config.envoy.BootstrapLoader;
 import io.keelson.dataplane.pipeline.PipelineMode;
+import io.keelson.dataplane.testing.CurlStatus;
 import io.keelson.dataplane.testing.Ngtcp2Client;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.QuicYaml;
@@ -24,6 +25,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * A closed {@link ProxyServer} (and its ProxyContext: pipelines, upstream pools, access log service) becomes
  * unreachable: a proxy builds a new one per server, and a test JVM starts hundreds. Served a request over HTTP/1.1 and
  * one over h2c (or h2 over TLS and HTTP/3) first, so that every per-event-loop and per-thread structure has been made.
+ * With {@code -Dkeelson.test.heapDumpOnLeak=true} a failure leaves a heap dump (java.io.tmpdir) to find the GC root in.
  */
 class ProxyServerReleaseTest {
   private TestUpstream upstream;
@@ -99,19 +101,13 @@ class ProxyServerReleaseTest {
     }
   }
 
+  /** curl's HTTP version and status ("2 200"). */
   private static String curl(String... args) throws Exception {
-    String[] cmd = new String[args.length + 6];
-    cmd[0] = "curl";
-    cmd[1] = "-sS";
-    cmd[2] = "-o";
-    cmd[3] = "/dev/null";
-    cmd[4] = "-w";
-    cmd[5] = "%{http_version} %{http_code}";
-    System.arraycopy(args, 0, cmd, 6, args.length);
-    Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(proc.getInputStream().readAllBytes()).trim();
-    proc.waitFor();
-    return out;
+    String[] withVersion = new String[args.length + 2];
+    withVersion[0] = "-w"; // curl takes the last -w: the version before CurlStatus's code
+    withVersion[1] = "%{http_version} %{http_code}";
+    System.arraycopy(args, 0, withVersion, 2, args.length);
+    return CurlStatus.of(withVersion);
   }
 
   /** True once {@code ref} is cleared, collecting for up to 20 s (threads that end on close may take a while). */
