@@ -8,11 +8,11 @@ import io.keelson.dataplane.testing.CurlStatus;
 import io.keelson.dataplane.testing.Ngtcp2Client;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.QuicYaml;
+import io.keelson.dataplane.testing.Reachability;
 import io.keelson.dataplane.testing.TestUpstream;
 import io.keelson.dataplane.testing.TlsYaml;
 import io.keelson.dataplane.transport.Transport;
 import java.lang.ref.WeakReference;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
@@ -25,7 +25,6 @@ import org.junit.jupiter.params.provider.CsvSource;
  * A closed {@link ProxyServer} (and its ProxyContext: pipelines, upstream pools, access log service) becomes
  * unreachable: a proxy builds a new one per server, and a test JVM starts hundreds. Served a request over HTTP/1.1 and
  * one over h2c (or h2 over TLS and HTTP/3) first, so that every per-event-loop and per-thread structure has been made.
- * With {@code -Dkeelson.test.heapDumpOnLeak=true} a failure leaves a heap dump (java.io.tmpdir) to find the GC root in.
  */
 class ProxyServerReleaseTest {
   private TestUpstream upstream;
@@ -52,7 +51,7 @@ class ProxyServerReleaseTest {
       assertThat(curl("--http1.1", url)).isEqualTo("1.1 200");
       assertThat(curl("--http2-prior-knowledge", url)).isEqualTo("2 200");
     });
-    assertThat(collected(server)).as("the closed ProxyServer is still reachable after System.gc()").isTrue();
+    assertThat(Reachability.collected(server)).as("the closed ProxyServer is still reachable after System.gc()").isTrue();
   }
 
   /** The same with TLS (h2 over ALPN) and HTTP/3 (QUIC) listeners. */
@@ -75,7 +74,7 @@ class ProxyServerReleaseTest {
       assertThat(Ngtcp2Client.get(p.listenerAddress("h3").getPort(), "localhost", "/release", dir).status())
           .isEqualTo(200);
     });
-    assertThat(collected(server)).as("the closed ProxyServer is still reachable after System.gc()").isTrue();
+    assertThat(Reachability.collected(server)).as("the closed ProxyServer is still reachable after System.gc()").isTrue();
   }
 
   /** What a test sends through the proxy before closing it. */
@@ -108,29 +107,5 @@ class ProxyServerReleaseTest {
     withVersion[1] = "%{http_version} %{http_code}";
     System.arraycopy(args, 0, withVersion, 2, args.length);
     return CurlStatus.of(withVersion);
-  }
-
-  /** True once {@code ref} is cleared, collecting for up to 20 s (threads that end on close may take a while). */
-  static boolean collected(WeakReference<?> ref) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-    while (ref.get() != null && System.nanoTime() < deadline) {
-      System.gc();
-      Thread.sleep(50);
-    }
-    if (ref.get() != null && Boolean.getBoolean("keelson.test.heapDumpOnLeak")) {
-      dumpHeap(Path.of(System.getProperty("java.io.tmpdir"), "proxy-release-" + ProcessHandle.current().pid() + ".hprof"));
-    }
-    return ref.get() == null;
-  }
-
-  private static void dumpHeap(Path file) {
-    try {
-      Files.deleteIfExists(file);
-      var bean = java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
-      bean.dumpHeap(file.toString(), true);
-      System.err.println("heap dumped to " + file);
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
   }
 }
