@@ -23,6 +23,7 @@ public final class ProxyContext {
   final Transport transport;
   final StatsRegistry stats;
   private final FastThreadLocal<UpstreamPool> pools;
+  private FastThreadLocal<?> http2Upstreams; // made by the HTTP/2 codec on first use; guarded by this
   private final java.util.Map<HttpConnectionManagerConfig, AccessLogger> accessLoggers = new java.util.concurrent.ConcurrentHashMap<>();
   private volatile AccessLogService accessLogs;
   private final java.util.Map<io.keelson.dataplane.config.LocalReplyConfig, io.keelson.dataplane.accesslog.LocalReplyRenderer>
@@ -288,6 +289,18 @@ public final class ProxyContext {
     if (zipkinReporters != null) {
       zipkinReporters.close();
     }
+  }
+
+  /**
+   * The HTTP/2 codec's per-event-loop upstream channels of this proxy, made by {@code make} on first use. Kept here,
+   * with the rest of what a proxy owns, so that they go when the proxy is closed and dropped.
+   */
+  @SuppressWarnings("unchecked")
+  public synchronized <T> FastThreadLocal<T> http2Upstreams(java.util.function.Supplier<FastThreadLocal<T>> make) {
+    if (http2Upstreams == null) {
+      http2Upstreams = make.get();
+    }
+    return (FastThreadLocal<T>) http2Upstreams;
   }
 
   /** The upstream pool of the calling event loop. */

@@ -17,8 +17,6 @@ import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.util.concurrent.FastThreadLocal;
-import java.util.Map;
-import java.util.WeakHashMap;
 
 /**
  * The door into HTTP/2 serving. {@link #configure} installs the HTTP/2 server handlers on a
@@ -32,8 +30,6 @@ public final class Http2ServerSupport {
   static final int RESET_WINDOW_SECONDS = 10;
   /** Runs of CONTINUATION frames carrying almost nothing that a client may send (CONTINUATION floods). */
   static final int MAX_SMALL_CONTINUATION_FRAMES = 16;
-
-  private static final Map<ProxyContext, FastThreadLocal<UpstreamChannels>> UPSTREAMS = new WeakHashMap<>();
 
   private Http2ServerSupport() {}
 
@@ -154,17 +150,16 @@ public final class Http2ServerSupport {
     return () -> local.get().calls();
   }
 
+  /**
+   * The proxy's per-event-loop HTTP/2 upstream channels, kept by its context (a static map keyed by context kept every
+   * closed proxy: its values reach their key through the stats).
+   */
   static FastThreadLocal<UpstreamChannels> upstreams(ProxyContext context) {
-    synchronized (UPSTREAMS) {
-      // The value must not reach its (weak) key, or the entry outlives the proxy that made it.
-      var transport = context.transport();
-      var stats = context.stats();
-      return UPSTREAMS.computeIfAbsent(context, c -> new FastThreadLocal<>() {
-        @Override
-        protected UpstreamChannels initialValue() {
-          return new UpstreamChannels(transport, stats);
-        }
-      });
-    }
+    return context.http2Upstreams(() -> new FastThreadLocal<>() {
+      @Override
+      protected UpstreamChannels initialValue() {
+        return new UpstreamChannels(context.transport(), context.stats());
+      }
+    });
   }
 }
