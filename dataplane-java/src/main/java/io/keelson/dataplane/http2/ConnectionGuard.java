@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit;
  * later, written or not (Netty closes it only once the GOAWAY is written, which never happens while the
  * peer leaves earlier bytes unread). Event-loop confined.
  */
-final class ConnectionGuard extends ChannelInboundHandlerAdapter {
+final class ConnectionGuard extends ChannelInboundHandlerAdapter implements StreamsGuard {
   /** PING plus SETTINGS frames allowed per window; far above what any real client sends. */
   static final int MAX_CONTROL_FRAMES_PER_WINDOW = 1000;
   static final long CONTROL_WINDOW_NANOS = 10_000_000_000L;
@@ -41,15 +41,8 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
   private final ServerStreams streams;
   private final Http2FrameCodec codec;
   private final int connectionWindow;
-  /** Envoy's overload.premature_reset_total_stream_count. */
-  private final int prematureResetTotalStreamCount;
-  /** Envoy's overload.premature_reset_min_stream_lifetime_seconds. */
-  private final long prematureResetMinLifetimeSeconds;
+  private final PrematureResets prematureResets;
   private ChannelHandlerContext ctx;
-  /** Streams closed on this connection (those refused at max_concurrent_streams never opened). */
-  private long closedStreams;
-  /** Of those, the ones the client reset prematurely. */
-  private long prematureResets;
   /** This guard sent its own GOAWAY (a flood or too many premature resets). */
   private boolean cutOff;
   private ServingListener listener;
@@ -63,8 +56,7 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
     this.streams = streams;
     this.codec = codec;
     this.connectionWindow = connectionWindow;
-    this.prematureResetTotalStreamCount = prematureResetTotalStreamCount;
-    this.prematureResetMinLifetimeSeconds = prematureResetMinLifetimeSeconds;
+    this.prematureResets = new PrematureResets(prematureResetTotalStreamCount, prematureResetMinLifetimeSeconds);
     streams.guard = this;
   }
 
@@ -97,6 +89,8 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
     if (listener != null) {
       listener.stats().cxTotal.increment();
       listener.stats().cxActive.increment();
+      listener.stats().cxHttp2Total.increment();
+      listener.stats().cxHttp2Active.increment();
     }
     growConnectionWindow(codec, connectionWindow);
     ctx.flush();
@@ -142,26 +136,13 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
   }
 
   /**
-   * A stream of this connection closed, after {@code lifetimeNanos}; {@code resetBeforeResponse}: the client
-   * reset it (RST_STREAM) before a response head was sent. Envoy's premature-reset check (1.27.1+,
-   * {@code ConnectionManagerImpl::isPrematureRstStream} and {@code maybeDrainDueToPrematureResets}): such a reset is
-   * premature when the stream lived no more than {@code premature_reset_min_stream_lifetime_seconds} whole seconds
-   * (Envoy truncates the lifetime to seconds: with the default 1, a reset within 2 s counts). With N =
-   * {@code premature_reset_total_stream_count}, the connection is cut off as soon as premature resets × 2 ≥ N while
-   * fewer than N streams have closed, and from then on once premature resets × 2 ≥ the closed streams (half or more
-   * of them premature). Counted here rather than from RST_STREAM frames, so a reset Netty's decoder ignores (its
-   * 400-per-10 s budget counts only frames for streams still open) is no escape. Two counter updates per stream.
+   * Envoy's premature-reset check ({@link PrematureResets}): cut off with GOAWAY ENHANCE_YOUR_CALM once over the limit.
+   * Counted here rather than from RST_STREAM frames, so a reset Netty's decoder ignores (its 400-per-10 s budget counts
+   * only frames for streams still open) is no escape. Two counter updates per stream.
    */
-  void streamClosed(boolean resetBeforeResponse, long lifetimeNanos) {
-    closedStreams++;
-    if (resetBeforeResponse && lifetimeNanos / 1_000_000_000L <= prematureResetMinLifetimeSeconds) {
-      prematureResets++;
-    }
-    if (prematureResets == 0 || cutOff || ctx == null) {
-      return;
-    }
-    long limit = prematureResetTotalStreamCount;
-    if (closedStreams < limit ? prematureResets * 2 < limit : prematureResets * 2 < closedStreams) {
+  @Override
+  public void streamClosed(boolean resetBeforeResponse, long lifetimeNanos) {
+    if (!prematureResets.overLimit(resetBeforeResponse, lifetimeNanos) || cutOff || ctx == null) {
       return;
     }
     if (!ctx.channel().isActive()) {
@@ -173,8 +154,8 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
     if (LOG.isDebugEnabled()) { // once per connection: cut off below
       LOG.debug("HTTP/2 connection {} (client {}) of listener '{}' closed: {} of its {} closed streams were reset "
           + "prematurely (too_many_premature_resets)", ctx.channel().remoteAddress(),
-          io.keelson.dataplane.intercept.RemoteAddress.of(ctx.channel()), streams.listenerName, prematureResets,
-          closedStreams); // the client a PROXY protocol header named, beside the socket's peer (a balancer)
+          io.keelson.dataplane.intercept.RemoteAddress.of(ctx.channel()), streams.listenerName,
+          prematureResets.premature(), prematureResets.closed()); // the PROXY protocol's client beside the socket's peer
     }
     cutOff(ctx);
   }
@@ -201,6 +182,7 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
     }
     if (counted && listener != null) {
       listener.stats().cxActive.decrement();
+      listener.stats().cxHttp2Active.decrement();
     }
     ctx.fireChannelInactive();
   }

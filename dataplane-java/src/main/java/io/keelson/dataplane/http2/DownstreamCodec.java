@@ -1,5 +1,6 @@
 package io.keelson.dataplane.http2;
 
+import io.keelson.dataplane.stats.HttpStats;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
@@ -22,6 +23,16 @@ enum DownstreamCodec {
     void stopReading(Channel stream) {
       stream.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.NO_ERROR));
     }
+
+    @Override
+    void watchReset(Channel stream) {
+      // RST_STREAM reaches the stream as an event whether it reads or not
+    }
+
+    @Override
+    void countRequest(HttpStats stats) {
+      stats.rqHttp2Total.increment();
+    }
   },
   HTTP3("HTTP/3") {
     @Override
@@ -33,6 +44,22 @@ enum DownstreamCodec {
     void stopReading(Channel stream) {
       // RFC 9114 §4.1: a complete response may end the request early with STOP_SENDING(H3_NO_ERROR)
       ((QuicStreamChannel) stream).shutdownInput(Http3ErrorCode.H3_NO_ERROR.code());
+    }
+
+    @Override
+    void watchReset(Channel stream) {
+      // Netty's QUIC stream learns of a RESET_STREAM only by reading (quiche answers the read with the reset): one
+      // read is requested, so a reset comes in as soon as it arrives; a body chunk instead is one buffer, held while
+      // routing, and nothing more is read until the stream is resumed.
+      QuicStreamChannel quic = (QuicStreamChannel) stream;
+      if (!quic.isInputShutdown()) {
+        quic.read();
+      }
+    }
+
+    @Override
+    void countRequest(HttpStats stats) {
+      stats.rqHttp3Total.increment();
     }
   };
 
@@ -48,6 +75,12 @@ enum DownstreamCodec {
 
   /** Tells the client to stop sending the request body (its response is complete). On the stream's event loop. */
   abstract void stopReading(Channel stream);
+
+  /** Lets a stream whose reading is paused still see the client's reset. On the stream's event loop. */
+  abstract void watchReset(Channel stream);
+
+  /** Envoy's {@code downstream_rq_http2_total} / {@code downstream_rq_http3_total}. */
+  abstract void countRequest(HttpStats stats);
 
   private static Http3ErrorCode h3(Http2Error error) {
     return switch (error) {

@@ -48,6 +48,9 @@ public final class Http3Listener {
   private final long streamIdleNanos;
   private final long maxHeaderBytes;
   private final QuicOptions quic;
+  /** Envoy's overload.premature_reset_* runtime keys, as for HTTP/2 connections. */
+  private final int prematureResetTotalStreamCount;
+  private final long prematureResetMinLifetimeSeconds;
   private final ChannelGroup connections = new DefaultChannelGroup("h3-connections", GlobalEventExecutor.INSTANCE);
   private volatile ServingSnapshot retiredFrom;
 
@@ -58,6 +61,8 @@ public final class Http3Listener {
     this.streamIdleNanos = listener.http().streamIdleTimeout().toNanos();
     this.maxHeaderBytes = listener.http().limits().maxHeaderBytes();
     this.quic = quic;
+    this.prematureResetTotalStreamCount = listener.http().http2().prematureResetTotalStreamCount();
+    this.prematureResetMinLifetimeSeconds = listener.http().http2().prematureResetMinStreamLifetimeSeconds();
   }
 
   /** The handler for the listener's datagram channel: Netty's QUIC server codec with HTTP/3 on each connection. */
@@ -81,10 +86,9 @@ public final class Http3Listener {
         .build();
   }
 
-  private ServerStreams streams(String servingName) {
-    ServerStreams streams = new ServerStreams(context, servingName, Http2ServerSupport.upstreams(context),
-        streamIdleNanos, quic.maxConcurrentStreams(), DownstreamCodec.HTTP3);
-    return streams;
+  private ServerStreams streams(String servingName, Http3ConnectionGuard guard) {
+    return guard.guard(new ServerStreams(context, servingName, Http2ServerSupport.upstreams(context),
+        streamIdleNanos, quic.maxConcurrentStreams(), DownstreamCodec.HTTP3));
   }
 
   private void onConnection(QuicChannel ch) {
@@ -95,10 +99,12 @@ public final class Http3Listener {
     }
     // Without SNI (no selection event) the chain without server_names serves the connection.
     var unnamed = chains.isEmpty() ? null : io.keelson.dataplane.config.SniCertificate.select(chains, null);
+    Http3ConnectionGuard guard = new Http3ConnectionGuard(ch, prematureResetTotalStreamCount,
+        prematureResetMinLifetimeSeconds);
     ch.attr(STREAMS).set(streams(unnamed != null && unnamed.servingName() != null ? unnamed.servingName()
-        : listenerName));
+        : listenerName, guard));
     connections.add(ch);
-    ch.pipeline().addLast(new ServedChain());
+    ch.pipeline().addLast(new ServedChain(guard));
     var handshake = ch.eventLoop().schedule(() -> {
       if (!ch.isActive() && ch.isOpen()) { // a server QuicChannel turns active when its handshake completes
         ch.close(); // the handshake is late (crypto_handshake_timeout)
@@ -139,12 +145,19 @@ public final class Http3Listener {
    * connection manager's {@code downstream_cx_total}/{@code _active} once its handshake completed.
    */
   private final class ServedChain extends io.netty.channel.ChannelInboundHandlerAdapter {
+    private final Http3ConnectionGuard guard;
+
+    ServedChain(Http3ConnectionGuard guard) {
+      this.guard = guard;
+    }
+
     @Override
     public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object evt) throws Exception {
       if (evt instanceof io.netty.handler.ssl.SniCompletionEvent sni && !chains.isEmpty()) {
         var chosen = io.keelson.dataplane.config.SniCertificate.select(chains, sni.hostname());
         if (chosen != null) {
-          ctx.channel().attr(STREAMS).set(streams(chosen.servingName() != null ? chosen.servingName() : listenerName));
+          ctx.channel().attr(STREAMS).set(streams(chosen.servingName() != null ? chosen.servingName() : listenerName,
+              guard));
         }
       }
       super.userEventTriggered(ctx, evt);
@@ -157,7 +170,12 @@ public final class Http3Listener {
       if (served != null) { // the connection manager's downstream_cx_total / _active, as for TCP connections
         served.stats().cxTotal.increment();
         served.stats().cxActive.increment();
-        ctx.channel().closeFuture().addListener(f -> served.stats().cxActive.decrement());
+        served.stats().cxHttp3Total.increment();
+        served.stats().cxHttp3Active.increment();
+        ctx.channel().closeFuture().addListener(f -> {
+          served.stats().cxActive.decrement();
+          served.stats().cxHttp3Active.decrement();
+        });
       }
       super.channelActive(ctx);
     }

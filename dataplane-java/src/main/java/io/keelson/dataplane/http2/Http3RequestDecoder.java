@@ -134,6 +134,32 @@ final class Http3RequestDecoder extends ChannelInboundHandlerAdapter {
         && !io.netty.handler.codec.http.HttpUtil.isContentLengthSet(r);
   }
 
+  /**
+   * QUIC RESET_STREAM from the client (quiche answers the stream's next read with it): told to {@link StreamProxy} as
+   * {@link #CLIENT_RESET}, then the stream is closed, as an HTTP/2 stream is on RST_STREAM (Netty's
+   * {@code Http3FrameToHttpObjectCodec} after this handler would only log the exception and leave the stream open,
+   * its upstream request waiting for an answer nobody reads).
+   */
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (cause instanceof io.netty.handler.codec.quic.QuicStreamResetException) {
+      held = null;
+      ended = true;
+      ctx.fireUserEventTriggered(CLIENT_RESET);
+      ctx.close();
+      return;
+    }
+    ctx.fireExceptionCaught(cause);
+  }
+
+  /** The user event a client's RESET_STREAM becomes. */
+  static final Object CLIENT_RESET = new Object() {
+    @Override
+    public String toString() {
+      return "HTTP/3 client reset";
+    }
+  };
+
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt == ChannelInputShutdownEvent.INSTANCE && headSeen && !ended) {

@@ -25,7 +25,7 @@ final class ServerStreams {
   /** HTTP/3: the highest request stream id opened, -1 before the first (a drain's GOAWAY names the next one). */
   long lastStreamId = -1;
   /** The connection's guard, told when each stream closes (the premature-reset check); set by the guard. */
-  ConnectionGuard guard;
+  StreamsGuard guard;
 
   /** Who each stream's downstream is (applied and copied out on the event loop, one stream head at a time). */
   private io.keelson.dataplane.edge.DownstreamAddress downstream;

@@ -282,11 +282,27 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-    if (evt instanceof Http2ResetFrame) {
-      flag = ResponseFlag.DC; // the client cancelled; channelInactive follows and resets the upstream
-      resetByClient = true;
+    if (evt instanceof Http2ResetFrame || evt == Http3RequestDecoder.CLIENT_RESET) {
+      onClientReset(); // channelInactive follows and resets the upstream
     }
     ReferenceCountUtil.release(evt);
+  }
+
+  /**
+   * The client cancelled the stream (HTTP/2 RST_STREAM; QUIC RESET_STREAM, seen when the stream reads: see
+   * {@link DownstreamCodec#watchReset}): {@code downstream_rq_rx_reset}, and the
+   * premature-reset check sees it when the stream closes.
+   */
+  private void onClientReset() {
+    if (resetByClient) {
+      return;
+    }
+    flag = ResponseFlag.DC;
+    resetByClient = true;
+    ServingListener counted = listener != null ? listener : streams.snapshot().listener(streams.listenerName());
+    if (counted != null) {
+      counted.stats().rqRxReset.increment();
+    }
   }
 
   @Override
@@ -360,6 +376,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     listener.stats().rqTotal.increment();
+    streams.codec.countRequest(listener.stats());
     if (!normalizePath()) {
       return;
     }
@@ -374,6 +391,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     downstreamIp = downstream.address();
     downstreamFromXff = downstream.fromXff();
     down.config().setAutoRead(false); // body waits in the stream (bounded by its window) until an upstream is attached
+    streams.codec.watchReset(down);
     state = State.ROUTING;
     if (!streams.context().pipelines().current().tryPublish(this, this)) {
       localReply(503, "routing pipeline full", ResponseFlag.LR);

@@ -14,10 +14,20 @@ public final class HttpStats {
   public final LongAdder rqTimeout = new LongAdder();
   public final LongAdder rqRejectedBadRequest = new LongAdder();
   /**
-   * HTTP/2 connections closed because the client reset too many of their streams prematurely
+   * HTTP/2 and HTTP/3 connections closed because the client reset too many of their streams prematurely
    * (downstream_rq_too_many_premature_resets, as Envoy).
    */
   public final LongAdder rqTooManyPrematureResets = new LongAdder();
+  /** Streams the client reset (HTTP/2 RST_STREAM, QUIC RESET_STREAM): downstream_rq_rx_reset. */
+  public final LongAdder rqRxReset = new LongAdder();
+  /** By codec, as Envoy: downstream_cx_http2_total / _active, downstream_cx_http3_total / _active. */
+  public final LongAdder cxHttp2Total = new LongAdder();
+  public final LongAdder cxHttp2Active = new LongAdder();
+  public final LongAdder cxHttp3Total = new LongAdder();
+  public final LongAdder cxHttp3Active = new LongAdder();
+  /** Requests by codec: downstream_rq_http2_total, downstream_rq_http3_total. */
+  public final LongAdder rqHttp2Total = new LongAdder();
+  public final LongAdder rqHttp3Total = new LongAdder();
   /** Exchanges cut by the stream idle timeout (downstream_rq_idle_timeout). */
   public final LongAdder rqIdleTimeout = new LongAdder();
   /** Upgrades the upstream accepted (101): downstream_cx_upgrades_total, and those still open (_active). */

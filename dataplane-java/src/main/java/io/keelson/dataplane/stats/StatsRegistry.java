@@ -200,6 +200,13 @@ public final class StatsRegistry {
       out.put(p + "downstream_rq_rejected_bad_request", s.rqRejectedBadRequest.sum());
       out.put(p + "downstream_rq_idle_timeout", s.rqIdleTimeout.sum());
       out.put(p + "downstream_rq_too_many_premature_resets", s.rqTooManyPrematureResets.sum());
+      out.put(p + "downstream_rq_rx_reset", s.rqRxReset.sum());
+      out.put(p + "downstream_cx_http2_total", s.cxHttp2Total.sum());
+      out.put(p + "downstream_cx_http2_active", s.cxHttp2Active.sum());
+      out.put(p + "downstream_cx_http3_total", s.cxHttp3Total.sum());
+      out.put(p + "downstream_cx_http3_active", s.cxHttp3Active.sum());
+      out.put(p + "downstream_rq_http2_total", s.rqHttp2Total.sum());
+      out.put(p + "downstream_rq_http3_total", s.rqHttp3Total.sum());
       out.put(p + "downstream_rq_failed_path_normalization", s.rqFailedPathNormalization.sum());
       out.put(p + "downstream_rq_redirected_with_normalized_path", s.rqRedirectedWithNormalizedPath.sum());
       for (int c = 1; c <= 5; c++) {
@@ -288,6 +295,13 @@ public final class StatsRegistry {
     w.type("envoy_http_downstream_rq_too_many_premature_resets", "counter");
     http.values().forEach(s -> w.sample("envoy_http_downstream_rq_too_many_premature_resets", s.rqTooManyPrematureResets.sum(),
         "envoy_http_conn_manager_prefix", s.prefix));
+    httpSeries(w, "envoy_http_downstream_rq_rx_reset", "counter", s -> s.rqRxReset.sum());
+    httpSeries(w, "envoy_http_downstream_cx_http2_total", "counter", s -> s.cxHttp2Total.sum());
+    httpSeries(w, "envoy_http_downstream_cx_http2_active", "gauge", s -> s.cxHttp2Active.sum());
+    httpSeries(w, "envoy_http_downstream_cx_http3_total", "counter", s -> s.cxHttp3Total.sum());
+    httpSeries(w, "envoy_http_downstream_cx_http3_active", "gauge", s -> s.cxHttp3Active.sum());
+    httpSeries(w, "envoy_http_downstream_rq_http2_total", "counter", s -> s.rqHttp2Total.sum());
+    httpSeries(w, "envoy_http_downstream_rq_http3_total", "counter", s -> s.rqHttp3Total.sum());
 
     clusterCounter(w, "envoy_cluster_upstream_rq_total", "counter", s -> s.rqTotal.sum());
     clusterCounter(w, "envoy_cluster_upstream_rq_active", "gauge", s -> s.rqActive.sum());
@@ -347,6 +361,11 @@ public final class StatsRegistry {
     w.sample("keelson_xds_snapshots_published", s.snapshotsPublished());
     w.type("keelson_xds_reconnects", "counter");
     w.sample("keelson_xds_reconnects", s.reconnects());
+  }
+
+  private void httpSeries(PrometheusWriter w, String name, String type, java.util.function.ToLongFunction<HttpStats> value) {
+    w.type(name, type);
+    http.values().forEach(s -> w.sample(name, value.applyAsLong(s), "envoy_http_conn_manager_prefix", s.prefix));
   }
 
   private void clusterCounter(PrometheusWriter w, String name, String type, java.util.function.ToLongFunction<ClusterStats> value) {

@@ -100,7 +100,9 @@ class Http2OverTlsTest {
     // The HTTP/1.1 handler counted the connection before ALPN switched it: it must be counted once, and closed.
     await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
       String stats = RunningProxies.admin(p, "/stats");
-      assertThat(stats).contains("ingress_https.downstream_cx_total: 1\n").contains("ingress_https.downstream_cx_active: 0\n");
+      assertThat(stats).contains("ingress_https.downstream_cx_total: 1\n").contains("ingress_https.downstream_cx_active: 0\n")
+          .contains("ingress_https.downstream_cx_http2_total: 1\n").contains("ingress_https.downstream_cx_http2_active: 0\n")
+          .contains("ingress_https.downstream_rq_http2_total: 1\n");
     });
   }
 

@@ -84,9 +84,13 @@ class Http3ProxyTest {
         assertThat(Files.exists(log) ? Files.readString(log) : "").isEqualTo("HTTP/3 GET /hello?x=1 200\n"));
     assertThat(RunningProxies.admin(p, "/listeners")).contains("h3::127.0.0.1:" + port);
     assertThat(RunningProxies.admin(p, "/stats")).contains("http.h3.downstream_rq_total: 1")
-        .contains("http.h3.downstream_cx_total: 1").contains("http.h3.downstream_rq_2xx: 1");
-    await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
-        assertThat(RunningProxies.admin(p, "/stats")).contains("http.h3.downstream_cx_active: 0\n"));
+        .contains("http.h3.downstream_cx_total: 1").contains("http.h3.downstream_rq_2xx: 1")
+        .contains("http.h3.downstream_cx_http3_total: 1\n").contains("http.h3.downstream_rq_http3_total: 1\n")
+        .contains("http.h3.downstream_cx_http2_total: 0\n").contains("http.h3.downstream_rq_rx_reset: 0\n");
+    await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(RunningProxies.admin(p, "/stats"))
+        .contains("http.h3.downstream_cx_active: 0\n").contains("http.h3.downstream_cx_http3_active: 0\n"));
+    assertThat(RunningProxies.admin(p, "/stats/prometheus"))
+        .contains("envoy_http_downstream_rq_http3_total{envoy_http_conn_manager_prefix=\"h3\"} 1");
   }
 
   @Test

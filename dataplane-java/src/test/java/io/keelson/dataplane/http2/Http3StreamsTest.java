@@ -1,6 +1,7 @@
 package io.keelson.dataplane.http2;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.keelson.dataplane.server.ProxyServer;
 import io.keelson.dataplane.testing.H3Client;
@@ -8,6 +9,10 @@ import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.QuicYaml;
 import io.keelson.dataplane.testing.RunningProxies;
 import io.keelson.dataplane.testing.TestUpstream;
+import io.netty.handler.codec.http3.Http3ErrorCode;
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,7 +25,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Many streams on one HTTP/3 connection, header routing, request trailers and gRPC over HTTP/3, with Netty's client. */
+/**
+ * Many streams on one HTTP/3 connection, header routing, request trailers and gRPC over HTTP/3, and streams cancelled
+ * by the client (the premature-reset check), with Netty's client.
+ */
 class Http3StreamsTest {
   @TempDir static Path dir;
   static Path cert;
@@ -138,5 +146,91 @@ class Http3StreamsTest {
       org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).ignoreExceptions().until(() ->
           client.send("GET", "/fourth").get(10, TimeUnit.SECONDS).status() == 200);
     }
+  }
+
+  /** A QUIC listener "h3" to the backend, under Envoy's premature-reset runtime keys. */
+  private ProxyServer startWithPrematureResetCheck(TestUpstream up, int totalStreamCount) throws Exception {
+    return proxies.start("""
+        layered_runtime:
+          layers:
+          - name: premature_resets
+            static_layer:
+              overload.premature_reset_total_stream_count: %d
+              overload.premature_reset_min_stream_lifetime_seconds: 1
+        """.formatted(totalStreamCount) + QuicYaml.bootstrap(QuicYaml.listener("h3", 0,
+        "{ quic_protocol_options: { max_concurrent_streams: 200 }, idle_timeout: 60s }", cert, key,
+        ProxyHarness.allTo("backend"), "", ""), ProxyHarness.cluster("backend", "ROUND_ROBIN", up.port())), 1);
+  }
+
+  private static long stat(ProxyServer p, String name) throws Exception {
+    Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + ": (\\d+)$").matcher(RunningProxies.admin(p, "/stats"));
+    return m.find() ? Long.parseLong(m.group(1)) : -1;
+  }
+
+  /**
+   * Envoy's premature-reset (rapid reset) check, with the client cancelling its streams (STOP_SENDING and RESET_STREAM
+   * H3_REQUEST_CANCELLED) right after their HEADERS: counted as HTTP/2's, the connection closed with H3_EXCESSIVE_LOAD,
+   * the cancelled upstream requests released, other connections served.
+   */
+  @Test
+  void aClientResettingItsStreamsBeforeTheirResponsesIsClosedWithExcessiveLoad() throws Exception {
+    TestUpstream up = proxies.keep(new TestUpstream("backend"));
+    ProxyServer p = startWithPrematureResetCheck(up, 40);
+    int port = p.listenerAddress("h3").getPort();
+    try (H3Client bystander = new H3Client(port); H3Client attacker = new H3Client(port)) {
+      int sent = 0;
+      for (; sent < 150 && attacker.isOpen(); sent++) {
+        try {
+          attacker.openAndReset("POST", "/delay/30000?i=" + sent).get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+          break; // the connection is gone
+        }
+        if (sent % 10 == 9) { // paced: the proxy sees each batch's resets before the next
+          int before = sent;
+          await().atMost(Duration.ofSeconds(20)).until(() -> stat(p, "http.h3.downstream_rq_rx_reset") > before - 10
+              || !attacker.isOpen());
+        }
+      }
+      int attempts = sent;
+      await("the attacker's connection closed after " + attempts + " resets").atMost(Duration.ofSeconds(30))
+          .until(() -> !attacker.isOpen());
+      assertThat(attacker.closedBy()).as("the proxy's CONNECTION_CLOSE").isNotNull();
+      assertThat(attacker.closedBy().isApplicationClose()).isTrue();
+      assertThat(attacker.closedBy().error()).isEqualTo(Http3ErrorCode.H3_EXCESSIVE_LOAD.code());
+      assertThat(stat(p, "http.h3.downstream_rq_too_many_premature_resets")).isEqualTo(1);
+      // 20 premature resets (half of 40) close it; a batch in flight may add a few more
+      assertThat(stat(p, "http.h3.downstream_rq_rx_reset")).isBetween(20L, 40L);
+      assertThat(attempts).isLessThan(150);
+      // the connection beside it is served
+      assertThat(bystander.send("GET", "/fine").get(30, TimeUnit.SECONDS).status()).isEqualTo(200);
+      assertThat(bystander.isOpen()).isTrue();
+    }
+    // the cancelled requests that reached the backend were released, not left waiting 30 s for their answers
+    assertThat(stat(p, "cluster.backend.upstream_rq_total")).isPositive();
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      assertThat(stat(p, "cluster.backend.upstream_rq_active")).isZero();
+      assertThat(stat(p, "http.h3.downstream_cx_active")).isZero();
+    });
+  }
+
+  @Test
+  void aClientThatCancelsAFewOfManyStreamsKeepsItsConnection() throws Exception {
+    TestUpstream up = proxies.keep(new TestUpstream("backend"));
+    ProxyServer p = startWithPrematureResetCheck(up, 20);
+    try (H3Client client = new H3Client(p.listenerAddress("h3").getPort())) {
+      for (int i = 0; i < 60; i++) {
+        if (i % 4 == 3) {
+          client.openAndReset("POST", "/delay/3000?i=" + i).get(10, TimeUnit.SECONDS);
+          continue;
+        }
+        assertThat(client.send("GET", "/fine?i=" + i).get(30, TimeUnit.SECONDS).status()).isEqualTo(200);
+      }
+      int cancelled = 15;
+      await().atMost(Duration.ofSeconds(20))
+          .until(() -> stat(p, "http.h3.downstream_rq_rx_reset") == cancelled);
+      assertThat(client.isOpen()).isTrue();
+      assertThat(client.send("GET", "/last").get(30, TimeUnit.SECONDS).status()).isEqualTo(200);
+    }
+    assertThat(stat(p, "http.h3.downstream_rq_too_many_premature_resets")).isZero();
   }
 }

@@ -68,7 +68,12 @@ public final class H3Client implements AutoCloseable {
             .initialMaxStreamsUnidirectional(16).build())
         .bind(0).sync().channel();
     try {
-      quic = QuicChannel.newBootstrap(udp).handler(new Http3ClientConnectionHandler())
+      quic = QuicChannel.newBootstrap(udp).handler(new io.netty.channel.ChannelInitializer<QuicChannel>() {
+            @Override
+            protected void initChannel(QuicChannel ch) {
+              ch.pipeline().addLast(new Http3ClientConnectionHandler(), new CloseWatch());
+            }
+          })
           .remoteAddress(new InetSocketAddress("127.0.0.1", port)).connect().get(30, TimeUnit.SECONDS);
     } catch (Exception e) { // refused: nothing of this client is left running
       udp.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
@@ -126,6 +131,43 @@ public final class H3Client implements AutoCloseable {
     stream.writeAndFlush(new DefaultHttp3HeadersFrame(h)).addListener(f ->
         stream.eventLoop().schedule(() -> stream.shutdownOutput(), finAfterMillis, TimeUnit.MILLISECONDS));
     return out;
+  }
+
+  /**
+   * Opens a request stream, sends {@code method path}'s HEADERS without FIN (the request goes on to be routed and
+   * forwarded) and, once they are written, cancels it as a client that gave up: STOP_SENDING and RESET_STREAM with
+   * H3_REQUEST_CANCELLED. Completes when the reset is written.
+   */
+  public CompletableFuture<Void> openAndReset(String method, String path) throws Exception {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    QuicStreamChannel stream = Http3.newRequestStream(quic, new io.netty.channel.ChannelInboundHandlerAdapter())
+        .get(30, TimeUnit.SECONDS);
+    Http3Headers h = new DefaultHttp3Headers().method(method).path(path).authority(authority).scheme("https");
+    stream.writeAndFlush(new DefaultHttp3HeadersFrame(h)).addListener(f -> stream.shutdown(
+        io.netty.handler.codec.http3.Http3ErrorCode.H3_REQUEST_CANCELLED.code()).addListener(g -> done.complete(null)));
+    return done;
+  }
+
+  /** The connection is still open (the server has not closed it). */
+  public boolean isOpen() {
+    return quic.isActive();
+  }
+
+  /** The server's CONNECTION_CLOSE, once it came; else null. */
+  public io.netty.handler.codec.quic.QuicConnectionCloseEvent closedBy() {
+    return closedBy;
+  }
+
+  private volatile io.netty.handler.codec.quic.QuicConnectionCloseEvent closedBy;
+
+  private final class CloseWatch extends io.netty.channel.ChannelInboundHandlerAdapter {
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof io.netty.handler.codec.quic.QuicConnectionCloseEvent e) {
+        closedBy = e;
+      }
+      ctx.fireUserEventTriggered(evt);
+    }
   }
 
   @Override
