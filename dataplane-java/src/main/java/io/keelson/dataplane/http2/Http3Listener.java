@@ -82,9 +82,8 @@ public final class Http3Listener {
   }
 
   private ServerStreams streams(String servingName) {
-    ServerStreams streams = new ServerStreams(context, servingName, Http2ServerSupport.upstreams(context),
-        streamIdleNanos, quic.maxConcurrentStreams(), DownstreamCodec.HTTP3);
-    return streams;
+    return new ServerStreams(context, servingName, Http2ServerSupport.upstreams(context), streamIdleNanos,
+        quic.maxConcurrentStreams(), DownstreamCodec.HTTP3);
   }
 
   private void onConnection(QuicChannel ch) {
