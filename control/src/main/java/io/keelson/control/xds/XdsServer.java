@@ -54,7 +54,7 @@ public final class XdsServer implements AutoCloseable {
   private final PolicyStore store;
   private final MeshTranslator sidecars;
   private final MeshTranslator proxyless;
-  private final SimpleCache<String> cache = new SimpleCache<>(Node::getId);
+  private final SimpleCache<String> cache = new WatchKeepingCache<>(Node::getId);
   private final Map<Long, ProxyState> streams = new ConcurrentHashMap<>();
   private final Map<String, Policy.Workload> registered = new ConcurrentHashMap<>();
   // Workloads other control-plane replicas registered (shared store), by node id; replaced whole.

@@ -8,9 +8,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keelson.testkit.Shell.Result;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -104,7 +103,7 @@ class CapturedAutoProtocolMeshTest {
           route: [ { destination: { host: reviews } } ]
       """;
 
-  private CapturedMesh m;
+  @AutoClose private CapturedMesh m;
 
   @Test
   void withoutADetectionTimeoutAPausingHttpClientIsRoutedAndServerFirstTcpWorksOnADeclaredPort() throws Exception {
@@ -173,16 +172,6 @@ class CapturedAutoProtocolMeshTest {
 
   /** curl as the app user in the client namespace, the service name resolved to the server's pod address. */
   private Result appCurl(String... args) {
-    List<String> command = new ArrayList<>(List.of(CapturedMesh.APP_USER));
-    command.addAll(List.of("curl", "-s", "--max-time", "10", "--resolve", "reviews:9080:" + CapturedMesh.serverAddress(0)));
-    command.addAll(List.of(args));
-    return run(in(m.client, command.toArray(new String[0])), 30);
-  }
-
-  @AfterEach
-  void tearDown() throws IOException {
-    if (m != null) {
-      m.close();
-    }
+    return m.appCurl(10, "reviews:9080:" + CapturedMesh.serverAddress(0), args);
   }
 }

@@ -7,10 +7,9 @@ import static io.keelson.testkit.Shell.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keelson.testkit.Shell.Result;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -107,7 +106,7 @@ class CapturedDnsMeshTest {
         ports: [ { name: http, port: 8000 } ]
       """;
 
-  private CapturedMesh m;
+  @AutoClose private CapturedMesh m;
 
   @Test
   void anUnmodifiedAppResolvesServiceNamesToVipsAndReachesEachServiceByName() throws Exception {
@@ -193,13 +192,6 @@ class CapturedDnsMeshTest {
   }
 
   private Result appCurl(String url) {
-    return run(in(m.client, appUser("curl", "-s", "--max-time", "5", url)), 20);
-  }
-
-  @AfterEach
-  void tearDown() throws IOException {
-    if (m != null) {
-      m.close();
-    }
+    return m.appCurl(url);
   }
 }

@@ -8,12 +8,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.keelson.testkit.Shell.Result;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -69,7 +68,7 @@ class CapturedExportToTest {
         endpoints: [ { address: 10.77.2.2, ports: { http: 8080 } } ]
       """;
 
-  private CapturedMesh m;
+  @AutoClose private CapturedMesh m;
 
   @Test
   void anEntryNotExportedToTheAppsNamespacePassesThroughUntilExportedThere() throws Exception {
@@ -104,12 +103,5 @@ class CapturedExportToTest {
 
   private Result appCurl(String... args) {
     return m.appCurl(args);
-  }
-
-  @AfterEach
-  void tearDown() throws IOException {
-    if (m != null) {
-      m.close();
-    }
   }
 }

@@ -15,6 +15,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -50,7 +51,7 @@ class CapturedGrpcMeshTest {
   private static final List<String> APP_JARS = List.of("grpc-api-", "grpc-core-", "grpc-context-", "grpc-netty-shaded-",
       "grpc-stub-", "grpc-util-", "guava-", "failureaccess-", "perfmark-api-");
 
-  private CapturedMesh m;
+  @AutoClose private CapturedMesh m;
   private Path appClasspath;
 
   @Test
@@ -128,9 +129,6 @@ class CapturedGrpcMeshTest {
 
   @AfterEach
   void tearDown() throws IOException {
-    if (m != null) {
-      m.close();
-    }
     if (appClasspath != null) {
       try (var files = Files.walk(appClasspath)) {
         for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {

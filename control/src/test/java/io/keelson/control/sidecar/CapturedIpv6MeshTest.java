@@ -8,11 +8,10 @@ import static io.keelson.testkit.Shell.in;
 import static io.keelson.testkit.Shell.run;
 
 import io.keelson.testkit.Shell.Result;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -68,7 +67,7 @@ class CapturedIpv6MeshTest {
         endpoints: [ { address: 10.77.2.2 } ]
       """.replace("VIP", VIP).replace("ENTRY", ENTRY_ADDRESS) + "---\n" + CapturedMesh.FRONTEND_SERVICE;
 
-  private CapturedMesh m;
+  @AutoClose private CapturedMesh m;
 
   @Test
   void anUnmodifiedClientReachesServicesAndPodsOverIpv6ThroughBothCapturedSidecars() throws Exception {
@@ -129,12 +128,5 @@ class CapturedIpv6MeshTest {
     assertThat(m.stat(m.client, "cluster.PassthroughCluster.upstream_cx_total")).isPositive();
     // The mesh hop was mTLS.
     assertThat(m.statSum(m.client, "cluster.reviews.ssl.handshake")).isPositive();
-  }
-
-  @AfterEach
-  void tearDown() throws IOException {
-    if (m != null) {
-      m.close();
-    }
   }
 }

@@ -240,10 +240,21 @@ final class CapturedMesh implements AutoCloseable {
 
   /** curl (at most 5 s) as the app's user in the client namespace, with {@code args}. */
   Shell.Result appCurl(String... args) {
+    return curl(5, List.of(args));
+  }
+
+  /** curl (at most {@code maxSeconds}) as the app's user in the client namespace, with {@code --resolve resolve}. */
+  Shell.Result appCurl(int maxSeconds, String resolve, String... args) {
+    List<String> all = new ArrayList<>(List.of("--resolve", resolve));
+    all.addAll(List.of(args));
+    return curl(maxSeconds, all);
+  }
+
+  private Shell.Result curl(int maxSeconds, List<String> args) {
     List<String> command = new ArrayList<>(List.of(APP_USER));
-    command.addAll(List.of("curl", "-s", "--max-time", "5"));
-    command.addAll(List.of(args));
-    return run(in(client, command.toArray(new String[0])), 20);
+    command.addAll(List.of("curl", "-s", "--max-time", String.valueOf(maxSeconds)));
+    command.addAll(args);
+    return run(in(client, command.toArray(new String[0])), 2 * maxSeconds + 10);
   }
 
   static String missingPrerequisite() {

@@ -8,14 +8,12 @@ import static io.keelson.control.sidecar.CapturedMesh.count;
 import static io.keelson.testkit.Shell.in;
 import static io.keelson.testkit.Shell.run;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import io.keelson.testkit.Shell.Result;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -104,7 +102,7 @@ class CapturedMeshTest {
       spec: { mtls: { mode: STRICT } }
       """;
 
-  private CapturedMesh m;
+  @AutoClose private CapturedMesh m;
 
   @Test
   void anUnmodifiedClientReachesAServiceByNameThroughBothCapturedSidecars() throws Exception {
@@ -240,16 +238,6 @@ class CapturedMeshTest {
 
   /** curl as the app user in the client namespace, the service name resolved to the server's pod address. */
   private Result appCurl(String... args) {
-    List<String> command = new ArrayList<>(List.of(CapturedMesh.APP_USER));
-    command.addAll(List.of("curl", "-s", "--max-time", "5", "--resolve", "reviews:9080:10.77.2.2"));
-    command.addAll(List.of(args));
-    return run(in(m.client, command.toArray(new String[0])), 20);
-  }
-
-  @AfterEach
-  void tearDown() throws IOException {
-    if (m != null) {
-      m.close();
-    }
+    return m.appCurl(5, "reviews:9080:10.77.2.2", args);
   }
 }

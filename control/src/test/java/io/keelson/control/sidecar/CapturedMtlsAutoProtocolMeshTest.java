@@ -10,10 +10,9 @@ import io.keelson.testkit.Shell.Result;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -162,7 +161,7 @@ class CapturedMtlsAutoProtocolMeshTest {
           route: [ { destination: { host: legacy-web.example } } ]
       """.formatted(CapturedMesh.serverAddress(0), CapturedMesh.serverAddress(1));
 
-  private CapturedMesh m;
+  @AutoClose private CapturedMesh m;
   private Path meshConfig;
 
   @Test
@@ -273,17 +272,11 @@ class CapturedMtlsAutoProtocolMeshTest {
   private Result appCurl(String host, String... args) {
     String resolve = host.contains(":") ? host + ":" + CapturedMesh.serverAddress(0)
         : host + ":9080:" + CapturedMesh.serverAddress(0);
-    List<String> command = new ArrayList<>(List.of(CapturedMesh.APP_USER));
-    command.addAll(List.of("curl", "-s", "--max-time", "10", "--resolve", resolve));
-    command.addAll(List.of(args));
-    return run(in(m.client, command.toArray(new String[0])), 30);
+    return m.appCurl(10, resolve, args);
   }
 
   @AfterEach
   void tearDown() throws IOException {
-    if (m != null) {
-      m.close();
-    }
     if (meshConfig != null) {
       Files.deleteIfExists(meshConfig);
     }

@@ -8,11 +8,10 @@ import static io.keelson.testkit.Shell.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keelson.testkit.Shell.Result;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -85,7 +84,7 @@ class CapturedServiceEntryAddressesTest {
         endpoints: [ { address: 10.77.2.2 } ]
       """;
 
-  private CapturedMesh m;
+  @AutoClose private CapturedMesh m;
 
   @Test
   void aTcpEntryIsReachedByItsAddressAndByItsNameThroughTheDnsProxy() throws Exception {
@@ -132,12 +131,5 @@ class CapturedServiceEntryAddressesTest {
 
   private Result app(String host, String port) {
     return run(in(m.client, appUser(PYTHON, "-c", TCP_CLIENT, host, port)), 20);
-  }
-
-  @AfterEach
-  void tearDown() throws IOException {
-    if (m != null) {
-      m.close();
-    }
   }
 }

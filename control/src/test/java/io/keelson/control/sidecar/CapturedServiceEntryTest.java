@@ -8,12 +8,10 @@ import static io.keelson.testkit.Shell.in;
 import static io.keelson.testkit.Shell.run;
 
 import io.keelson.testkit.Shell.Result;
-import java.io.IOException;
 import java.nio.file.Files;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -109,7 +107,7 @@ class CapturedServiceEntryTest {
           headers: { request: { set: { x-via-entry: api } } }
       """;
 
-  private CapturedMesh m;
+  @AutoClose private CapturedMesh m;
 
   @Test
   void registryOnlyLetsServiceEntryHostsThroughAndBlocksTheRest() throws Exception {
@@ -165,16 +163,6 @@ class CapturedServiceEntryTest {
   }
 
   private Result appCurl(String... args) {
-    List<String> command = new ArrayList<>(List.of(CapturedMesh.APP_USER));
-    command.addAll(List.of("curl", "-s", "--max-time", "5"));
-    command.addAll(List.of(args));
-    return run(in(m.client, command.toArray(new String[0])), 20);
-  }
-
-  @AfterEach
-  void tearDown() throws IOException {
-    if (m != null) {
-      m.close();
-    }
+    return m.appCurl(args);
   }
 }

@@ -8,13 +8,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.keelson.testkit.Shell.Result;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -77,7 +75,7 @@ class CapturedSidecarScopeTest {
         outboundTrafficPolicy: { mode: REGISTRY_ONLY }
       """;
 
-  private CapturedMesh m;
+  @AutoClose private CapturedMesh m;
 
   @Test
   void aRootSidecarScopesACapturedSidecarToOneEntryAndBlackholesTheRestUntilRemoved() throws Exception {
@@ -119,16 +117,6 @@ class CapturedSidecarScopeTest {
   }
 
   private Result appCurl(String... args) {
-    List<String> command = new ArrayList<>(List.of(CapturedMesh.APP_USER));
-    command.addAll(List.of("curl", "-s", "--max-time", "5"));
-    command.addAll(List.of(args));
-    return run(in(m.client, command.toArray(new String[0])), 20);
-  }
-
-  @AfterEach
-  void tearDown() throws IOException {
-    if (m != null) {
-      m.close();
-    }
+    return m.appCurl(args);
   }
 }

@@ -8,11 +8,10 @@ import static io.keelson.testkit.Shell.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keelson.testkit.Shell.Result;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -142,7 +141,7 @@ class CapturedStreamMeshTest {
               print(addr + " reply:" + s.makefile().readline().strip()); s.close()
       """;
 
-  private CapturedMesh m;
+  @AutoClose private CapturedMesh m;
 
   @Test
   void tcpDestinationSubnetsRouteConnectionsByTheAddressTheAppDialled() throws Exception {
@@ -275,12 +274,5 @@ class CapturedStreamMeshTest {
     Path root = m.dir.resolve("root.pem");
     Files.writeString(root, m.awaitRootPem());
     return root;
-  }
-
-  @AfterEach
-  void tearDown() throws IOException {
-    if (m != null) {
-      m.close();
-    }
   }
 }

@@ -42,7 +42,7 @@ public final class FilterContext {
   private ResponseFlag flag = ResponseFlag.NONE;
   private String responseHeaders;
   private String responseHeadersToSet;
-  private ExchangeEndHook endHook;
+  private final Slot<ExchangeEndHook> endHook = new Slot<>();
   private io.keelson.dataplane.config.HeaderMutations requestHeaders;
   private int grpcWeb;
   /** envoy.filters.http.buffer's max_request_bytes: the whole body is read before forwarding; 0 when not buffered. */
@@ -56,15 +56,15 @@ public final class FilterContext {
   private ExternalCheck externalCheck;
   /** envoy.filters.http.health_check recognised the request as a health check (access logs' not_health_check_filter). */
   private boolean healthCheck;
-  private ResponseCheck responseCheck;
-  private BodyCheck requestBodyCheck;
-  private BodyCheck responseBodyCheck;
-  private StreamedBodyCheck requestBodyStream;
-  private StreamedBodyCheck responseBodyStream;
-  private TrailersCheck requestTrailersCheck;
-  private TrailersCheck responseTrailersCheck;
-  /** The filters after the external check, with their inputs, or null. */
-  private PausedChain paused;
+  private final Slot<ResponseCheck> responseCheck = new Slot<>();
+  private final Slot<BodyCheck> requestBodyCheck = new Slot<>();
+  private final Slot<BodyCheck> responseBodyCheck = new Slot<>();
+  private final Slot<StreamedBodyCheck> requestBodyStream = new Slot<>();
+  private final Slot<StreamedBodyCheck> responseBodyStream = new Slot<>();
+  private final Slot<TrailersCheck> requestTrailersCheck = new Slot<>();
+  private final Slot<TrailersCheck> responseTrailersCheck = new Slot<>();
+  /** The filters after the external check, with their inputs, or empty. */
+  private final Slot<PausedChain> paused = new Slot<>();
   /** A filter asked for the route to be chosen again ({@link #clearRouteCache}); the chain does it after that filter. */
   private boolean routeCacheCleared;
   /** The chain chose the route again and it changed: the new route, virtual host and weighted cluster (may be null). */
@@ -123,7 +123,7 @@ public final class FilterContext {
    * response headers); null clears it.
    */
   public void checkResponse(ResponseCheck check) {
-    responseCheck = check;
+    responseCheck.set(check);
   }
 
   /**
@@ -131,7 +131,7 @@ public final class FilterContext {
    * request body); the filter also asks for the body to be buffered ({@link #bufferBody}). Null clears it.
    */
   public void checkRequestBody(BodyCheck check) {
-    requestBodyCheck = check;
+    requestBodyCheck.set(check);
   }
 
   /**
@@ -139,87 +139,71 @@ public final class FilterContext {
    * the client sees the response, after any {@link #checkResponse}; null clears it.
    */
   public void checkResponseBody(BodyCheck check) {
-    responseBodyCheck = check;
+    responseBodyCheck.set(check);
   }
 
   /** Asks the connection to stream the request body through {@code check} chunk by chunk (ext_proc STREAMED). */
   public void streamRequestBody(StreamedBodyCheck check) {
-    requestBodyStream = check;
+    requestBodyStream.set(check);
   }
 
   /** Asks the connection to stream the response body through {@code check} chunk by chunk (ext_proc STREAMED). */
   public void streamResponseBody(StreamedBodyCheck check) {
-    responseBodyStream = check;
+    responseBodyStream.set(check);
   }
 
   /** Asks the connection to make {@code check} of the request's trailers before they go on (ext_proc SEND). */
   public void checkRequestTrailers(TrailersCheck check) {
-    requestTrailersCheck = check;
+    requestTrailersCheck.set(check);
   }
 
   /** Asks the connection to make {@code check} of the response's trailers before they go on (ext_proc SEND). */
   public void checkResponseTrailers(TrailersCheck check) {
-    responseTrailersCheck = check;
+    responseTrailersCheck.set(check);
   }
 
   /** Takes the request trailers' check (so it runs once per exchange), or null. */
   public TrailersCheck takeRequestTrailersCheck() {
-    TrailersCheck c = requestTrailersCheck;
-    requestTrailersCheck = null;
-    return c;
+    return requestTrailersCheck.take();
   }
 
   /** Takes the response trailers' check (so it runs once per exchange), or null. */
   public TrailersCheck takeResponseTrailersCheck() {
-    TrailersCheck c = responseTrailersCheck;
-    responseTrailersCheck = null;
-    return c;
+    return responseTrailersCheck.take();
   }
 
   /** Takes the request body's stream check (so it runs once per exchange), or null. */
   public StreamedBodyCheck takeRequestBodyStream() {
-    StreamedBodyCheck c = requestBodyStream;
-    requestBodyStream = null;
-    return c;
+    return requestBodyStream.take();
   }
 
   /** Takes the response body's stream check (so it runs once per exchange), or null. */
   public StreamedBodyCheck takeResponseBodyStream() {
-    StreamedBodyCheck c = responseBodyStream;
-    responseBodyStream = null;
-    return c;
+    return responseBodyStream.take();
   }
 
   /** Takes the response body check (so it runs once per exchange), or null. */
   public BodyCheck takeResponseBodyCheck() {
-    BodyCheck c = responseBodyCheck;
-    responseBodyCheck = null;
-    return c;
+    return responseBodyCheck.take();
   }
 
   /** Takes the request body check (so it runs once per exchange), or null. */
   public BodyCheck takeRequestBodyCheck() {
-    BodyCheck c = requestBodyCheck;
-    requestBodyCheck = null;
-    return c;
+    return requestBodyCheck.take();
   }
 
   /** Takes the response check (so it runs once per exchange), or null. */
   public ResponseCheck takeResponseCheck() {
-    ResponseCheck c = responseCheck;
-    responseCheck = null;
-    return c;
+    return responseCheck.take();
   }
 
   void pause(PausedChain p) {
-    paused = p;
+    paused.set(p);
   }
 
   /** Takes the paused rest of the chain (so it runs once), or null. */
   PausedChain takePaused() {
-    PausedChain p = paused;
-    paused = null;
-    return p;
+    return paused.take();
   }
 
   /** The check the connection must make before acting on this verdict, or null. */
@@ -408,11 +392,11 @@ public final class FilterContext {
 
   /** Registers the hook to call when this exchange ends (one per exchange; a second replaces the first's chaining). */
   public void onExchangeEnd(ExchangeEndHook hook) {
-    ExchangeEndHook previous = endHook;
-    endHook = previous == null ? hook : () -> {
+    ExchangeEndHook previous = endHook.peek();
+    endHook.set(previous == null ? hook : () -> {
       previous.onExchangeEnd();
       hook.onExchangeEnd();
-    };
+    });
   }
 
   public boolean hasLocalReply() {
@@ -457,9 +441,7 @@ public final class FilterContext {
 
   /** Takes the end hook (so it runs once); null when none. */
   public ExchangeEndHook takeEndHook() {
-    ExchangeEndHook h = endHook;
-    endHook = null;
-    return h;
+    return endHook.take();
   }
 
   /** Resets the verdict for a new request (inputs are overwritten by the publisher). */
@@ -471,7 +453,7 @@ public final class FilterContext {
     flag = ResponseFlag.NONE;
     responseHeaders = null;
     responseHeadersToSet = null;
-    endHook = null;
+    endHook.clear();
     requestHeaders = null;
     grpcWeb = 0;
     bufferLimit = 0;
@@ -481,14 +463,14 @@ public final class FilterContext {
     java.util.Arrays.fill(requestCodings, 0, requestCodingCount, null);
     requestCodingCount = 0;
     externalCheck = null;
-    responseCheck = null;
-    requestBodyCheck = null;
-    responseBodyCheck = null;
-    requestBodyStream = null;
-    responseBodyStream = null;
-    requestTrailersCheck = null;
-    responseTrailersCheck = null;
-    paused = null;
+    responseCheck.clear();
+    requestBodyCheck.clear();
+    responseBodyCheck.clear();
+    requestBodyStream.clear();
+    responseBodyStream.clear();
+    requestTrailersCheck.clear();
+    responseTrailersCheck.clear();
+    paused.clear();
     metadata = null;
     routeCacheCleared = false;
     rerouted = false;
@@ -510,7 +492,7 @@ public final class FilterContext {
     flag = other.flag;
     responseHeaders = other.responseHeaders;
     responseHeadersToSet = other.responseHeadersToSet;
-    endHook = other.takeEndHook();
+    endHook.set(other.takeEndHook());
     requestHeaders = other.requestHeaders;
     grpcWeb = other.grpcWeb;
     bufferLimit = other.bufferLimit;
@@ -526,14 +508,14 @@ public final class FilterContext {
     }
     requestCodingCount = other.requestCodingCount;
     externalCheck = other.externalCheck;
-    responseCheck = other.responseCheck;
-    requestBodyCheck = other.requestBodyCheck;
-    responseBodyCheck = other.responseBodyCheck;
-    requestBodyStream = other.requestBodyStream;
-    responseBodyStream = other.responseBodyStream;
-    requestTrailersCheck = other.requestTrailersCheck;
-    responseTrailersCheck = other.responseTrailersCheck;
-    paused = other.paused;
+    responseCheck.copy(other.responseCheck);
+    requestBodyCheck.copy(other.requestBodyCheck);
+    responseBodyCheck.copy(other.responseBodyCheck);
+    requestBodyStream.copy(other.requestBodyStream);
+    responseBodyStream.copy(other.responseBodyStream);
+    requestTrailersCheck.copy(other.requestTrailersCheck);
+    responseTrailersCheck.copy(other.responseTrailersCheck);
+    paused.copy(other.paused);
     session = other.session; // a retry's host may change the session's state (sessionServedBy)
     sessionHost = other.sessionHost;
     sessionHostWritten = other.sessionHostWritten;

@@ -7,54 +7,38 @@ import io.keelson.dataplane.server.ProxyServer;
 import io.keelson.dataplane.testing.Ngtcp2Client;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.QuicYaml;
-import io.keelson.dataplane.testing.RunningProxies;
 import io.keelson.dataplane.testing.TestCa;
 import io.keelson.dataplane.testing.TestUpstream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The client certificate of an HTTP/3 connection (QUIC's own TLS, no SslHandler) seen as on TCP: RBAC principals,
  * x-forwarded-client-cert and the access log's peer fields, with ngtcp2's client presenting SPIFFE certificates.
  */
-class Http3ClientCertificateTest {
+class Http3ClientCertificateTest extends Http3ListenerFixture {
   private static final String CLIENT = "spiffe://test/ns/default/sa/client";
 
-  @TempDir static Path dir;
-  static Path cert;
-  static Path key;
   static Path trusted;
   static String[] client;
   static String[] other;
 
-  private final RunningProxies proxies = new RunningProxies();
-
   @BeforeAll
-  static void certificates() throws Exception {
-    cert = QuicYaml.serverCertificate(dir);
-    key = dir.resolve("server.key");
+  static void clientCertificates() throws Exception {
     TestCa clients = new TestCa("keelson-h3-clients");
     trusted = clients.write(dir, "clients-ca.crt");
     client = QuicYaml.clientCertificateOptions(clients.issue("client", CLIENT), dir, "client");
     other = QuicYaml.clientCertificateOptions(clients.issue("other", "spiffe://test/ns/default/sa/other"), dir, "other");
   }
 
-  @AfterEach
-  void close() throws Exception {
-    proxies.close();
-  }
-
   private ProxyServer start(TestUpstream up, String filters, String hcmExtra) throws Exception {
-    return proxies.start(QuicYaml.withClientTrust(QuicYaml.bootstrap(QuicYaml.listener("h3", 0, "{}", cert, key,
-        ProxyHarness.allTo("backend"), filters, hcmExtra), ProxyHarness.cluster("backend", "ROUND_ROBIN", up.port())),
-        trusted), 1);
+    return proxies.start(QuicYaml.withClientTrust(h3Bootstrap("{}", ProxyHarness.allTo("backend"), filters, hcmExtra,
+        ProxyHarness.cluster("backend", "ROUND_ROBIN", up.port())), trusted), 1);
   }
 
   private static String rbacOnPrincipal(String action) {

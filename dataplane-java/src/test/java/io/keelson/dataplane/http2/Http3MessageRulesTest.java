@@ -3,46 +3,21 @@ package io.keelson.dataplane.http2;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.keelson.dataplane.server.ProxyServer;
 import io.keelson.dataplane.testing.H3Client;
 import io.keelson.dataplane.testing.ProxyHarness;
-import io.keelson.dataplane.testing.QuicYaml;
-import io.keelson.dataplane.testing.RunningProxies;
 import io.keelson.dataplane.testing.TestUpstream;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What an HTTP/3 request may carry and how it is framed to an HTTP/1.1 backend, with Netty's HTTP/3 client over real
  * QUIC: the header size limit (max_request_headers_kb), connection-specific fields (RFC 9114 §4.2), a late FIN.
  */
-class Http3MessageRulesTest {
-  @TempDir static Path dir;
-  static Path cert;
-  static Path key;
-
-  private final RunningProxies proxies = new RunningProxies();
-
-  @BeforeAll
-  static void certificates() throws Exception {
-    cert = QuicYaml.serverCertificate(dir);
-    key = dir.resolve("server.key");
-  }
-
-  @AfterEach
-  void close() throws Exception {
-    proxies.close();
-  }
-
+class Http3MessageRulesTest extends Http3ListenerFixture {
   private int start(TestUpstream up, String hcmExtra) throws Exception {
-    ProxyServer p = proxies.start(QuicYaml.bootstrap(QuicYaml.listener("h3", 0, "{}", cert, key,
-        ProxyHarness.allTo("backend"), "", hcmExtra), ProxyHarness.cluster("backend", "ROUND_ROBIN", up.port())), 1);
-    return p.listenerAddress("h3").getPort();
+    return startH3("{}", ProxyHarness.allTo("backend"), "", hcmExtra,
+        ProxyHarness.cluster("backend", "ROUND_ROBIN", up.port())).listenerAddress("h3").getPort();
   }
 
   @Test

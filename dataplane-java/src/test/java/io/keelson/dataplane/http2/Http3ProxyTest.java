@@ -19,36 +19,15 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * HTTP/3 listeners (QUIC over real UDP sockets) served to ngtcp2's client, an independent QUIC and HTTP/3
  * implementation: requests go through the same route, filters, upstreams and access log as HTTP/2 streams.
  */
-class Http3ProxyTest {
-  @TempDir static Path dir;
-  static Path cert;
-  static Path key;
-
-  private final RunningProxies proxies = new RunningProxies();
-
-  @BeforeAll
-  static void certificates() throws Exception {
-    cert = QuicYaml.serverCertificate(dir);
-    key = dir.resolve("server.key");
-  }
-
-  @AfterEach
-  void close() throws Exception {
-    proxies.close();
-  }
-
+class Http3ProxyTest extends Http3ListenerFixture {
   private ProxyServer start(String virtualHosts, String filters, String hcmExtra, String clusters) throws Exception {
-    return proxies.start(QuicYaml.bootstrap(QuicYaml.listener("h3", 0, "{}", cert, key, virtualHosts, filters, hcmExtra),
-        clusters), 1);
+    return startH3("{}", virtualHosts, filters, hcmExtra, clusters);
   }
 
   private static final String BY_AUTHORITY = """

@@ -14,35 +14,25 @@ import io.keelson.dataplane.testing.TestCa;
 import io.keelson.dataplane.testing.TestUpstream;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A QUIC listener with several filter chains selected by {@code server_names}, as istiod emits for a gateway port with
  * several HTTPS servers: each chain its own certificate and its own connection manager (routes, stat prefix), chosen
  * by the ClientHello's SNI in Envoy's order (exact name, then the longest wildcard, then the chain without names).
  */
-class Http3SniChainsTest {
-  @TempDir static Path dir;
+class Http3SniChainsTest extends Http3ListenerFixture {
   static Path certA;
   static Path certWild;
   static Path caFile;
 
-  private final RunningProxies proxies = new RunningProxies();
-
   @BeforeAll
-  static void certificates() throws Exception {
+  static void chainCertificates() throws Exception {
     TestCa ca = new TestCa("keelson-h3-sni-ca");
     caFile = ca.write(dir, "ca.crt");
     certA = ca.issue("a.test", "a.test").write(dir, "a");
     certWild = ca.issue("wild.test", "*.test").write(dir, "wild");
-  }
-
-  @AfterEach
-  void close() throws Exception {
-    proxies.close();
   }
 
   /**

@@ -14,39 +14,18 @@ import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Many streams on one HTTP/3 connection, header routing, request trailers and gRPC over HTTP/3, and streams cancelled
  * by the client (the premature-reset check), with Netty's client.
  */
-class Http3StreamsTest {
-  @TempDir static Path dir;
-  static Path cert;
-  static Path key;
-
-  private final RunningProxies proxies = new RunningProxies();
-
-  @BeforeAll
-  static void certificates() throws Exception {
-    cert = QuicYaml.serverCertificate(dir);
-    key = dir.resolve("server.key");
-  }
-
-  @AfterEach
-  void close() throws Exception {
-    proxies.close();
-  }
-
+class Http3StreamsTest extends Http3ListenerFixture {
   private static final String BY_HEADER_AND_GRPC = """
                     - name: all
                       domains: ["*"]
@@ -60,9 +39,8 @@ class Http3StreamsTest {
       """;
 
   private ProxyServer start(String clusters) throws Exception {
-    return proxies.start(QuicYaml.bootstrap(QuicYaml.listener("h3", 0,
-        "{ quic_protocol_options: { max_concurrent_streams: 64 }, idle_timeout: 30s }", cert, key, BY_HEADER_AND_GRPC,
-        "", ""), clusters), 1);
+    return startH3("{ quic_protocol_options: { max_concurrent_streams: 64 }, idle_timeout: 30s }", BY_HEADER_AND_GRPC,
+        "", "", clusters);
   }
 
   @Test
