@@ -72,7 +72,7 @@ class Http3StreamsTest extends Http3ListenerFixture {
     ProxyServer p = start(ProxyHarness.cluster("backend", "ROUND_ROBIN", up.port())
         + ProxyHarness.cluster("blue", "ROUND_ROBIN", 1) + ProxyHarness.cluster("grpc", "ROUND_ROBIN", 1));
     try (H3Client client = new H3Client(p.listenerAddress("h3").getPort())) {
-      H3Client.Response r = client.send("POST", "/with-trailers", "abc".getBytes(StandardCharsets.UTF_8),
+      H3Client.Response r = client.send("POST", "/upload-with-trailers", "abc".getBytes(StandardCharsets.UTF_8),
           Map.of("x-checksum", "42")).get(60, TimeUnit.SECONDS);
       assertThat(r.status()).isEqualTo(200);
       assertThat(r.bodyText()).contains("body-bytes: 3");
