@@ -21,6 +21,11 @@ public final class ExportTo {
   public static final String ANNOTATION = "networking.istio.io/exportTo";
   private static final Pattern LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
 
+  /** Whether {@code namespace} is a Kubernetes namespace name (a DNS-1123 label: lower case alnum and '-', ≤ 63). */
+  static boolean namespaceName(String namespace) {
+    return LABEL.matcher(namespace).matches();
+  }
+
   private ExportTo() {}
 
   /**

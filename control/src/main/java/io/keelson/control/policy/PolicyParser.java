@@ -133,7 +133,11 @@ public final class PolicyParser {
       metadata.allow(Set.of("name", "namespace", "labels", "annotations", "uid", "resourceVersion", "generation",
           "creationTimestamp"), Map.of());
       String ns = metadata.string("namespace", false);
-      if (ns != null) {
+      if (ns != null && !ExportTo.namespaceName(ns)) {
+        // "shop.svc" would make reviews.shop.svc's names collide with namespace shop's (MeshNames).
+        metadata.error("namespace", "'" + ns + "' is not a namespace name; expected a DNS-1123 label (lower case"
+            + " letters, digits and '-', at most 63, starting and ending with a letter or digit)");
+      } else if (ns != null) {
         problems.namespace(ns); // where the document's short hosts resolve (ServiceNames)
       }
       if (ns != null && !ns.equals("default") && !namespaced(top.string("apiVersion", false), kind)
@@ -147,6 +151,10 @@ public final class PolicyParser {
     if ("v1".equals(apiVersion) && "Namespace".equals(kind)) {
       if (metadata != null && metadata.has("namespace")) {
         metadata.error("namespace", "a Namespace is not in a namespace; expected metadata.name and metadata.labels");
+      }
+      if (name != null && !ExportTo.namespaceName(name)) {
+        metadata.error("name", "'" + name + "' is not a namespace name; expected a DNS-1123 label (lower case"
+            + " letters, digits and '-', at most 63)");
       }
       Map<String, String> labels = metadata == null ? Map.of() : metadata.stringMap("labels");
       return name == null ? null : new Policy.Namespace(new Policy.Meta(apiVersion, kind, name, file, toYaml(doc), ""),

@@ -7,8 +7,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Istio's VirtualService delegation, as istiod's {@code mergeHTTPRoutes}: a root's http rule with {@code delegate}
@@ -20,8 +18,6 @@ import org.slf4j.LoggerFactory;
  * child sets none (istiod's {@code mergeHTTPRoute}). Stateless.
  */
 public final class Delegation {
-  private static final Logger LOG = LoggerFactory.getLogger(Delegation.class);
-
   private Delegation() {}
 
   /** {@code r}'s rules as proxies get them: each delegating rule replaced by its delegate's rules, merged. */
@@ -53,9 +49,11 @@ public final class Delegation {
    * {@code state} with each root's delegating rules whose delegate is not exported to the root's namespace left out, as
    * istiod's {@code mergeVirtualServicesIfNeeded} (a delegate's {@code exportTo}, else {@code defaults}: meshConfig's
    * {@code defaultVirtualServiceExportTo}, must hold {@code *} or the root's namespace); {@code state} itself when every
-   * delegate is exported to its roots.
+   * delegate is exported to its roots. Each left-out pair is added to {@code unexported} as a message naming the root,
+   * the delegate and the namespace (the caller warns, once per change of the pair, and not from a dry run).
    */
-  public static PolicySet withExportedDelegates(PolicySet state, List<String> defaults) {
+  public static PolicySet withExportedDelegates(PolicySet state, List<String> defaults,
+      java.util.Collection<String> unexported) {
     List<Policy> narrowed = new ArrayList<>();
     for (Policy.Routes root : state.ofType(Policy.Routes.class)) {
       if (!root.kind().equals("VirtualService")) {
@@ -64,12 +62,16 @@ public final class Delegation {
       String namespace = root.meta().effectiveNamespace();
       List<Policy.Rule> kept = root.rules().stream().filter(rule -> {
         Policy.Routes child = rule.delegate() == null ? null : child(state, rule.delegate());
-        return child == null || ExportTo.visible(child.meta().exportTo(), defaults, child.meta().effectiveNamespace(),
-            namespace);
+        boolean exported = child == null || ExportTo.visible(child.meta().exportTo(), defaults,
+            child.meta().effectiveNamespace(), namespace);
+        if (!exported) {
+          unexported.add(root.meta().key() + ": its delegate VirtualService " + child.meta().key()
+              + " is not exported to namespace " + namespace + "; its rule serves nothing (export the delegate there:"
+              + " spec.exportTo)");
+        }
+        return exported;
       }).toList();
       if (kept.size() < root.rules().size()) {
-        LOG.warn("{}: a delegate VirtualService it names is not exported to namespace {}; its rule serves nothing"
-            + " (export the delegate there: spec.exportTo)", root.meta().key(), namespace);
         narrowed.add(new Policy.Routes(root.meta(), root.services(), root.hostnames(), kept, root.streams(),
             root.gateways()));
       }

@@ -111,6 +111,7 @@ public final class References {
   private static void routes(PolicySet state, Policy.Routes r, List<PolicyError> errors) {
     streamRules(state, r, errors);
     ServiceHostOwners.routes(state, r, errors);
+    ServiceHostOwners.hostnames(state, r, errors);
     GatewayReferences.boundGateways(state, r, errors);
     Delegation.check(state, r, errors);
     boolean istio = r.kind().equals("VirtualService");

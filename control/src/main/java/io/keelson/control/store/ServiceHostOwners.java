@@ -39,6 +39,50 @@ final class ServiceHostOwners {
     }
   }
 
+  /**
+   * Mesh route {@code r}'s hostnames (added to its parent Service's virtual host of the shared outbound route config)
+   * are no other Service's name ({@code NAME.NS}, {@code .svc}, {@code .svc.cluster.local}), no ServiceEntry host and
+   * no hostname of a mesh route of other parents: one domain in two virtual hosts makes every sidecar refuse (NACK)
+   * the route config. A route with hostnames has one Service parent, for the same reason.
+   */
+  static void hostnames(PolicySet state, Policy.Routes r, List<PolicyError> errors) {
+    if (!mesh(r) || r.kind().equals("VirtualService") || r.hostnames().isEmpty()) {
+      return;
+    }
+    List<String> parents = r.services().stream().filter(k -> References.service(state, k) != null).toList();
+    if (parents.size() > 1) {
+      errors.add(new PolicyError(r.meta().file(), r.meta().key(), "spec.hostnames", "hostnames " + r.hostnames()
+          + " would be on the virtual hosts of each of " + parents + " (one domain twice in the outbound route"
+          + " config); expected hostnames with one Service parent, or a route per Service"));
+      return;
+    }
+    java.util.Map<String, Policy.ServiceEntry> entries = ServiceEntries.byHost(state);
+    for (int i = 0; i < r.hostnames().size(); i++) {
+      String h = r.hostnames().get(i);
+      String owner = null;
+      for (Policy.Service svc : state.ofType(Policy.Service.class)) {
+        if (!parents.contains(svc.name()) && io.keelson.control.xds.MeshNames.names(svc).contains(h)) {
+          owner = "service '" + svc.name() + "'";
+        }
+      }
+      if (owner == null && entries.containsKey(h)) {
+        owner = "ServiceEntry " + entries.get(h).meta().key();
+      }
+      for (Policy.Routes other : state.ofType(Policy.Routes.class)) {
+        if (owner == null && other != r && mesh(other) && !other.kind().equals("VirtualService")
+            && other.hostnames().contains(h) && !other.services().equals(r.services())) {
+          owner = "route " + other.meta().key() + " (parents " + other.services() + ")";
+        }
+      }
+      if (owner != null) {
+        errors.add(new PolicyError(r.meta().file(), r.meta().key(), "spec.hostnames[" + i + "]", "'" + h
+            + "' is already a name of " + owner + "; a mesh route's hostname must be no other Service's or route's"
+            + " (one domain in two virtual hosts is refused by every sidecar): route that host through its own"
+            + " Service, or pick another hostname"));
+      }
+    }
+  }
+
   /** Routes the sidecars apply: a VirtualService without gateways or with {@code mesh}, a route with Service parents. */
   private static boolean mesh(Policy.Routes r) {
     return r.kind().equals("VirtualService") ? r.gateways().isEmpty() || r.gateways().contains(Policy.Routes.MESH)

@@ -51,7 +51,8 @@ final class ClientNamespaceNames {
     List<Listener> listeners = withShortApiListeners(r.listeners().stream()
         .map(l -> withServerNames(withTable(l, keyOfShort, defaults), keyOfShort, defaults)).toList(), keyOfShort,
         defaults);
-    List<RouteConfiguration> routes = r.routes().stream().map(rc -> withDomains(rc, keyOfShort, defaults)).toList();
+    List<RouteConfiguration> routes = r.routes().stream()
+        .map(rc -> DistinctDomains.of(withDomains(rc, keyOfShort, defaults))).toList();
     return r.withListenersAndRoutes(listeners, routes);
   }
 

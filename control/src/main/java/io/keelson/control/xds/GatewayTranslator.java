@@ -147,8 +147,9 @@ final class GatewayTranslator {
     }
     // DestinationRule credentialName: a gateway's clusters originate TLS with SDS secrets (sidecars' do not).
     List<Cluster> clusters = GatewayOrigination.clusters(state, shared.clusters());
-    return new MeshResources(List.copyOf(listeners), List.copyOf(routes), clusters, shared.endpoints(),
-        MeshResources.digest(listeners), MeshResources.digest(routes),
+    List<RouteConfiguration> distinct = DistinctDomains.of(routes);
+    return new MeshResources(List.copyOf(listeners), List.copyOf(distinct), clusters, shared.endpoints(),
+        MeshResources.digest(listeners), MeshResources.digest(distinct),
         clusters == shared.clusters() ? shared.clustersVersion() : MeshResources.digest(clusters),
         shared.endpointsVersion());
   }

@@ -34,7 +34,11 @@ final class LocalityAssignments {
   record Rule(Policy.LocalityLbSetting setting, boolean failover) {}
 
   /** A calling proxy, as far as locality load balancing tells proxies apart. */
-  record Caller(Locality locality, Map<String, String> labels) {}
+  /**
+   * A caller: its locality, its values of the {@code failoverPriority} labels (only those, so that callers alike share
+   * derived assignments), and whether it has labels at all (decides, as istiod, whether labels split endpoints).
+   */
+  record Caller(Locality locality, Map<String, String> labels, boolean labeled) {}
 
   private record Key(Rule rule, Caller caller) {}
 
@@ -88,6 +92,13 @@ final class LocalityAssignments {
         priorityLabels(rule, labels);
       }
     }
+    // A traffic distribution seen only by some namespace's view (its own ServiceEntry or Service) counts too.
+    for (Policy.Service svc : state.ofType(Policy.Service.class)) {
+      distributionLabels(svc.trafficDistribution(), labels);
+    }
+    for (Policy.ServiceEntry se : state.ofType(Policy.ServiceEntry.class)) {
+      distributionLabels(se.trafficDistribution(), labels);
+    }
     priorityLabels = List.copyOf(labels);
     if (!labels.isEmpty()) {
       for (Policy.Workload w : workloads.get()) { // listed only when a failoverPriority needs endpoint labels
@@ -117,6 +128,13 @@ final class LocalityAssignments {
     }
     entryRules(state, next, labels, byEndpoint);
     return Map.copyOf(next);
+  }
+
+  /** Adds the labels traffic {@code distribution} fails over by, if any, to {@code labels}. */
+  private void distributionLabels(Policy.TrafficDistribution distribution, TreeSet<String> labels) {
+    if (distribution != Policy.TrafficDistribution.ANY) {
+      priorityLabels(rule(null, meshEnabled, distribution), labels);
+    }
   }
 
   /** Adds the labels {@code rule}'s {@code failoverPriority} names to {@code labels}. */
@@ -217,7 +235,7 @@ final class LocalityAssignments {
   /** The caller {@code locality} with {@code labels} is, for the current rules. */
   synchronized Caller caller(Locality locality, Map<String, String> labels) {
     if (priorityLabels.isEmpty()) {
-      return new Caller(locality, Map.of());
+      return new Caller(locality, Map.of(), false);
     }
     Map<String, String> own = new HashMap<>();
     Map<String, String> all = locality.addTo(labels);
@@ -226,7 +244,7 @@ final class LocalityAssignments {
         own.put(l, all.get(l));
       }
     }
-    return new Caller(locality, Map.copyOf(own));
+    return new Caller(locality, Map.copyOf(own), !all.isEmpty());
   }
 
   /** {@code shared} as sent to {@code caller}: {@code shared} itself when no cluster of it has a rule. */
@@ -299,7 +317,7 @@ final class LocalityAssignments {
     }
     return forBase.computeIfAbsent(new Key(rule, caller), k -> {
       ClusterLoadAssignment a = LocalityFailover.apply(base, rule.setting(), rule.failover(), caller.locality(),
-          caller.labels(), lb -> labelsOf(lb, own));
+          caller.labels(), caller.labeled(), lb -> labelsOf(lb, own));
       built++;
       return new Derived(a, a == base ? null : AssignmentCache.digest(a));
     });

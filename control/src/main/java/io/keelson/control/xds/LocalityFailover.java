@@ -29,18 +29,22 @@ final class LocalityFailover {
    * {@code base} (one LocalityLbEndpoints per locality, all at priority 0, see {@link AssignmentCache}) as sent to a
    * proxy in {@code caller} with {@code callerLabels}: {@code base} itself when nothing changes.
    *
+   * @param callerLabels the caller's values of the {@code failoverPriority} labels
+   * @param labeled      the caller has labels at all (its workload's or its locality's), any of them or not
+   *                     {@code failoverPriority}'s: istiod splits by labels unless the proxy has none
    * @param failover   failover applies (the destination has outlierDetection, and locality load balancing is on)
    * @param labelsOf   an endpoint's workload labels (read only with {@code failoverPriority})
    */
   static ClusterLoadAssignment apply(ClusterLoadAssignment base, Policy.LocalityLbSetting setting, boolean failover,
-      Locality caller, Map<String, String> callerLabels, Function<LbEndpoint, Map<String, String>> labelsOf) {
+      Locality caller, Map<String, String> callerLabels, boolean labeled,
+      Function<LbEndpoint, Map<String, String>> labelsOf) {
     List<LocalityLbEndpoints> groups;
     if (!setting.distribute().isEmpty()) {
       groups = distribute(base.getEndpointsList(), setting.distribute(), caller);
     } else if (!failover) {
       return base;
     } else if (!setting.failoverPriority().isEmpty()) {
-      groups = byLabels(base.getEndpointsList(), setting.failoverPriority(), callerLabels, labelsOf);
+      groups = byLabels(base.getEndpointsList(), setting.failoverPriority(), callerLabels, labeled, labelsOf);
       if (!setting.failover().isEmpty()) {
         groups = byLocality(groups, caller, setting.failover());
       }
@@ -122,12 +126,14 @@ final class LocalityFailover {
 
   /**
    * Istio's {@code applyFailoverPriorities}: each group is split by its endpoints' priority, 0 when they have the
-   * caller's value of every label, else {@code n - j} for the first label {@code j} whose value differs (or either
-   * lacks); an entry {@code label=value} compares with that value instead of the caller's (Istio's override). A split
-   * group's weight, when it has one, is its endpoints'. Without caller labels or overrides nothing changes.
+   * caller's value of every label, else {@code n - j} for the first label {@code j} whose value differs (a label one
+   * side lacks is the empty value: it differs from a value, and matches where neither has it, so the comparison goes on
+   * to the next label); an entry {@code label=value} compares with that value instead of the caller's (Istio's
+   * override). A split group's weight, when it has one, is its endpoints'. Nothing changes when the caller has no
+   * labels at all ({@code labeled} false) and there is no override, as istiod.
    */
   static List<LocalityLbEndpoints> byLabels(List<LocalityLbEndpoints> groups, List<String> entries,
-      Map<String, String> callerLabels, Function<LbEndpoint, Map<String, String>> labelsOf) {
+      Map<String, String> callerLabels, boolean labeled, Function<LbEndpoint, Map<String, String>> labelsOf) {
     List<String> labels = new ArrayList<>(entries.size());
     List<String> wanted = new ArrayList<>(entries.size());
     boolean overrides = false;
@@ -137,7 +143,7 @@ final class LocalityFailover {
       wanted.add(eq < 0 ? callerLabels.get(entry) : entry.substring(eq + 1));
       overrides |= eq >= 0;
     }
-    if (callerLabels.isEmpty() && !overrides) {
+    if (!labeled && !overrides) {
       return groups;
     }
     List<LocalityLbEndpoints> split = new ArrayList<>();

@@ -281,7 +281,7 @@ public final class MeshTranslator {
       }
     }
     // Routes to what this view left out (exportTo, a Sidecar's scope) answer 503, as Envoy's to an unknown cluster.
-    return UndefinedClusters.defined(MeshResources.of(listeners, routeConfigs, clusters, endpoints,
+    return UndefinedClusters.defined(MeshResources.of(listeners, DistinctDomains.of(routeConfigs), clusters, endpoints,
         assignments::digestOf), !apiListeners);
   }
 

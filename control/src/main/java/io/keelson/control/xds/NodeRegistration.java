@@ -209,15 +209,19 @@ public final class NodeRegistration {
     Map<String, String> labels = labels(md);
     String name = "sidecar." + node.getId().toLowerCase().replaceAll("[^a-z0-9.-]", "-");
     Policy.Meta meta = new Policy.Meta("keelson.io/v1alpha1", "Workload", name, "xds-node:" + node.getId(), "");
-    // The node's locality (bin/keelson proxy --locality) becomes the workload's topology labels, as istiod's.
+    // The node's locality (bin/keelson proxy --locality) becomes the workload's topology labels, as istiod's. Its node
+    // (kubernetes.io/hostname, what PreferSameNode compares) is only the one its labels declare (--labels), as the
+    // operator starts the proxy: not its NODE_NAME, which places the proxy as a caller only (withNodeName), so a proxy
+    // cannot draw every node's PreferSameNode calls by claiming to be on each (istiod reads a pod's node from the API).
     Locality locality = Locality.of(node.getLocality());
     return new Policy.Workload(meta, service, address, port,
-        withNodeName(node, locality.isEmpty() ? Map.copyOf(labels) : locality.addTo(labels)));
+        locality.isEmpty() ? Map.copyOf(labels) : locality.addTo(labels));
   }
 
   /**
-   * {@code labels} with the node's {@value #NODE_NAME} as label {@value Locality#HOSTNAME}, as istiod augments a
-   * proxy's and an endpoint's labels (what {@code PreferSameNode} compares); {@code labels} when it sends none.
+   * {@code labels} (a proxy's, as a caller) with the node's {@value #NODE_NAME} as label {@value Locality#HOSTNAME},
+   * as istiod augments a proxy's labels (what {@code PreferSameNode} compares); {@code labels} when it sends none. Not
+   * for the endpoint it registers ({@link #workload}).
    */
   static Map<String, String> withNodeName(Node node, Map<String, String> labels) {
     Value name = node.getMetadata().getFieldsMap().get(NODE_NAME);

@@ -16,6 +16,7 @@ import java.util.function.Supplier;
  */
 final class SourceViews {
   /** Marks a signature whose namespace has DestinationRules of its own: {@code |dr:NAMESPACE}. */
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SourceViews.class);
   private static final String OWN_RULES = "|dr:";
   private PolicySet state = PolicySet.EMPTY;
   private PolicySet shared = PolicySet.EMPTY;
@@ -28,6 +29,9 @@ final class SourceViews {
   private final Map<String, MeshResources> translations = new HashMap<>();
   // Per client namespace, what it does not see (ExportVisibility's signature).
   private final Map<String, String> exportSignatures = new HashMap<>();
+  private boolean live = true; // false for a dry run's views (of): they warn about nothing
+  private java.util.Set<String> warnedUnexported = java.util.Set.of(); // delegates not exported, as last warned
+  private long delegationWarnings;
   // Per namespace and workload labels, the signature: every push asks once per proxy, N proxies alike cost one pass.
   private final Map<Workload, String> signatures = new HashMap<>();
   private int lookups; // DestinationRuleLookups built for the current state
@@ -42,7 +46,17 @@ final class SourceViews {
    */
   PolicySet changed(PolicySet current, String rootNamespace) {
     // A delegate not exported to its root's namespace is no part of the root, for every proxy (istiod merges first).
-    state = Delegation.withExportedDelegates(current, exports.virtualServices());
+    java.util.Set<String> unexported = new java.util.TreeSet<>();
+    state = Delegation.withExportedDelegates(current, exports.virtualServices(), unexported);
+    if (live) { // once per change of a (root, delegate) pair, not on every change nor from a dry run
+      for (String why : unexported) {
+        if (!warnedUnexported.contains(why)) {
+          LOG.warn(why);
+          delegationWarnings++;
+        }
+      }
+      warnedUnexported = unexported;
+    }
     root = rootNamespace;
     views.clear();
     translations.clear();
@@ -55,6 +69,11 @@ final class SourceViews {
     lookups = 1;
     shared = rules.view(null);
     return shared;
+  }
+
+  /** Warnings logged since start that a root's delegate is not exported to the root's namespace, for tests. */
+  long delegationWarnings() {
+    return delegationWarnings;
   }
 
   /** Istio's meshConfig exportTo defaults; call {@link #changed} after. */
@@ -115,6 +134,7 @@ final class SourceViews {
    */
   static SourceViews of(PolicySet state, ExportVisibility.Defaults exports, String rootNamespace) {
     SourceViews v = new SourceViews();
+    v.live = false;
     v.exportDefaults(exports);
     v.changed(state, rootNamespace);
     return v;

@@ -1208,7 +1208,7 @@ public final class XdsServer implements AutoCloseable {
     }
     ProxyState state = new ProxyState(streamId, node.getId(), w != null ? w.service() : node.getCluster(), delta,
         isProxyless, NodeRegistration.outboundPort(node, outboundPort), NodeRegistration.proxyLocality(node, w),
-        w != null ? w.labels() : NodeRegistration.withNodeName(node, gateway != null ? gateway.labels()
+        NodeRegistration.withNodeName(node, w != null ? w.labels() : gateway != null ? gateway.labels()
             : isProxyless ? NodeRegistration.labels(node) : Map.of()), namespace); // failoverPriority, sourceLabels
     String principal = token == null ? "plaintext" : "token:" + token.namespace();
     holdLock.lock();

@@ -103,6 +103,15 @@ class DelegationTranslationTest {
         .containsExactly("VirtualService/shop/products/new", "VirtualService/shop/products/all", "VirtualService/shop/rest");
   }
 
+  /** A mesh root VirtualService of namespace default delegating to {@link #TEAM_CHILD}. */
+  private static final String MESH_ROOT = ROOT.replace(
+      "hosts: [ shop.example.com ]\n  gateways: [ istio-system/ingress ]", "hosts: [ product-service ]")
+      .replace("delegate: { name: products }", "delegate: { name: products, namespace: team }");
+  /** The delegate of namespace team, exported to team only (not to its root's namespace). */
+  private static final String TEAM_CHILD = CHILD.replace("metadata: { name: products }\nspec:\n",
+      "metadata: { name: products, namespace: team }\nspec:\n  exportTo: [ team ]\n")
+      .replace("host: product-service,", "host: product-service.default,");
+
   /**
    * istiod's {@code mergeVirtualServicesIfNeeded}: a delegate serves a root only when exported to the root's namespace
    * (its own {@code exportTo}, else meshConfig's {@code defaultVirtualServiceExportTo}); otherwise the root's delegating
@@ -110,12 +119,8 @@ class DelegationTranslationTest {
    */
   @Test
   void aDelegateServesARootOnlyWhenExportedToTheRootsNamespace() throws Exception {
-    String root = ROOT.replace("hosts: [ shop.example.com ]\n  gateways: [ istio-system/ingress ]",
-        "hosts: [ product-service ]").replace("delegate: { name: products }",
-        "delegate: { name: products, namespace: team }");
-    String child = CHILD.replace("metadata: { name: products }\nspec:\n",
-        "metadata: { name: products, namespace: team }\nspec:\n  exportTo: [ team ]\n")
-        .replace("host: product-service,", "host: product-service.default,");
+    String root = MESH_ROOT;
+    String child = TEAM_CHILD;
     PolicyStore store = store(Mesh.registry(9001, 9002) + GATEWAY + "---\n" + root + "---\n" + child);
     List<String> delegated = List.of("VirtualService/shop/products/new", "VirtualService/shop/products/all",
         "VirtualService/shop/rest");
@@ -127,22 +132,45 @@ class DelegationTranslationTest {
       org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> xds.resourcesFor("web-1") != null);
       assertThat(routeNames(xds, "web-1")).as("exported to team only: not to the root's namespace, default")
           .containsExactly("VirtualService/shop/rest");
-      store.apply(PolicyParser.parse("child.yaml", child.replace("exportTo: [ team ]", "exportTo: [ default ]"))
-          .policies(), false);
-      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
-          .until(() -> routeNames(xds, "web-1").equals(delegated));
-      store.apply(PolicyParser.parse("child.yaml", child.replace("exportTo: [ team ]", "exportTo: [ \"*\" ]"))
-          .policies(), false);
-      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
-          .until(() -> routeNames(xds, "web-1").equals(delegated));
-      // No exportTo of its own: the mesh default, "." (the delegate's namespace, team) hides it from default's root.
+      // Each step goes from the hidden state to the exported one, so its wait cannot pass before its own push.
+      List<String> hidden = List.of("VirtualService/shop/rest");
+      for (String exported : List.of("exportTo: [ default ]", "exportTo: [ \"*\" ]")) {
+        store.apply(PolicyParser.parse("child.yaml", child.replace("exportTo: [ team ]", exported)).policies(), false);
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
+            .until(() -> routeNames(xds, "web-1").equals(delegated));
+        store.apply(PolicyParser.parse("child.yaml", child).policies(), false);
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
+            .until(() -> routeNames(xds, "web-1").equals(hidden));
+      }
+      // No exportTo of its own: the mesh default for VirtualServices, here "*".
       store.apply(PolicyParser.parse("child.yaml", child.replace("  exportTo: [ team ]\n", "")).policies(), false);
       org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
           .until(() -> routeNames(xds, "web-1").equals(delegated));
+      // meshConfig's defaultVirtualServiceExportTo ".": the delegate's namespace (team) only, hidden from default's root.
       xds.setExportToDefaults(new ExportVisibility.Defaults(List.of("*"), List.of("."), List.of("*")));
       org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
-          .until(() -> routeNames(xds, "web-1").equals(List.of("VirtualService/shop/rest")));
+          .until(() -> routeNames(xds, "web-1").equals(hidden));
     }
+  }
+
+  /** The "not exported" warning is logged once per change of its (root, delegate) pair, never from a dry run. */
+  @Test
+  void warnsOnceThatADelegateIsNotExportedToItsRoot() throws Exception {
+    String root = MESH_ROOT;
+    String child = TEAM_CHILD;
+    PolicyStore store = store(Mesh.registry(9001, 9002) + GATEWAY + "---\n" + root + "---\n" + child);
+    SourceViews views = new SourceViews();
+    views.changed(store.current(), "istio-system");
+    views.changed(store.current(), "istio-system");
+    assertThat(views.delegationWarnings()).as("the same pair, changed twice").isEqualTo(1);
+    assertThat(SourceViews.of(store.current(), ExportVisibility.Defaults.PUBLIC, "istio-system").delegationWarnings())
+        .as("a dry run").isZero();
+    store.apply(PolicyParser.parse("child.yaml", child.replace("exportTo: [ team ]", "exportTo: [ default ]"))
+        .policies(), false);
+    views.changed(store.current(), "istio-system");
+    store.apply(PolicyParser.parse("child.yaml", child).policies(), false);
+    views.changed(store.current(), "istio-system");
+    assertThat(views.delegationWarnings()).as("hidden again after being exported").isEqualTo(2);
   }
 
   private static List<String> routeNames(XdsServer xds, String node) {

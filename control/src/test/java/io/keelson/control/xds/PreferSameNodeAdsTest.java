@@ -53,10 +53,21 @@ class PreferSameNodeAdsTest {
     }
   }
 
-  /** A sidecar on Kubernetes node {@code nodeName} in {@code region/zone/subzone}, registering reviews at {@code port} (0: none). */
+  /**
+   * A sidecar on Kubernetes node {@code nodeName} in {@code region/zone/subzone}, registering reviews at {@code port}
+   * (0: none) labelled with that node (as {@code bin/keelson proxy --labels kubernetes.io/hostname=...}).
+   */
   private static Proxy sidecar(XdsServer xds, String id, String nodeName, String zone, int port) {
+    return sidecar(xds, id, nodeName, zone, port, true);
+  }
+
+  private static Proxy sidecar(XdsServer xds, String id, String nodeName, String zone, int port, boolean labelled) {
     Struct.Builder md = Struct.newBuilder()
         .putFields(NodeRegistration.NODE_NAME, Value.newBuilder().setStringValue(nodeName).build());
+    if (labelled && port > 0) {
+      md.putFields(NodeRegistration.LABELS, Value.newBuilder().setStructValue(Struct.newBuilder()
+          .putFields("kubernetes.io/hostname", Value.newBuilder().setStringValue(nodeName).build())).build());
+    }
     if (port > 0) {
       md.putFields(NodeRegistration.SERVICE, Value.newBuilder().setStringValue("reviews").build())
           .putFields(NodeRegistration.ADDRESS, Value.newBuilder().setStringValue("127.0.0.1").build())
@@ -80,19 +91,23 @@ class PreferSameNodeAdsTest {
         Proxy r1 = sidecar(xds, "reviews-1", "node-1", "a", 18081);
         Proxy r2 = sidecar(xds, "reviews-2", "node-2", "a", 18082);
         Proxy r3 = sidecar(xds, "reviews-3", "node-3", "b", 18083);
+        // says NODE_NAME node-2 without the label: its NODE_NAME places it as a caller, never its endpoint
+        Proxy claims = sidecar(xds, "reviews-4", "node-2", "a", 18084, false);
         Proxy web = sidecar(xds, "web-1", "node-2", "a", 0)) {
       await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
         // a registered sidecar calling its own service: itself (node-1), its zone's (node-2), the other zone's
-        assertThat(r1.priorities("reviews")).isEqualTo(Map.of(18081, 0, 18082, 1, 18083, 2));
-        assertThat(r3.priorities("reviews")).isEqualTo(Map.of(18083, 0, 18081, 1, 18082, 1));
+        assertThat(r1.priorities("reviews")).isEqualTo(Map.of(18081, 0, 18082, 1, 18084, 1, 18083, 2));
+        assertThat(r3.priorities("reviews")).isEqualTo(Map.of(18083, 0, 18081, 1, 18082, 1, 18084, 1));
         // a sidecar registering nothing is placed by its node's NODE_NAME and locality alone
-        assertThat(web.priorities("reviews")).isEqualTo(Map.of(18082, 0, 18081, 1, 18083, 2));
+        assertThat(web.priorities("reviews")).isEqualTo(Map.of(18082, 0, 18081, 1, 18084, 1, 18083, 2));
+        // the unlabelled one is still placed by its NODE_NAME as a caller
+        assertThat(claims.priorities("reviews")).isEqualTo(Map.of(18082, 0, 18081, 1, 18084, 1, 18083, 2));
       });
       // The same proxies without the distribution: every endpoint at priority 0 (no outlierDetection).
       store.apply(PolicyParser.parse("mesh.yaml", MESH.replace("trafficDistribution: PreferSameNode, ", ""))
           .policies(), false);
       await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
-          assertThat(web.priorities("reviews")).isEqualTo(Map.of(18081, 0, 18082, 0, 18083, 0)));
+          assertThat(web.priorities("reviews")).isEqualTo(Map.of(18081, 0, 18082, 0, 18083, 0, 18084, 0)));
     }
   }
 }
