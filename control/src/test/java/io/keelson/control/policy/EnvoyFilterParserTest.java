@@ -112,8 +112,8 @@ class EnvoyFilterParserTest {
         .contains("patch.value: is not a valid envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter")
         .contains("envoy.extensions.filters.http.lua.v3.Lua");
     // A real Envoy field the data plane does not run: every proxy would NACK it, so it is refused here.
-    assertThat(errors(PATCH.formatted("CLUSTER", "ANY", "ADD", "{ name: x, type: STATIC, dns_resolvers: [ { socket_address: { address: 1.1.1.1, port_value: 53 } } ] }")))
-        .contains("Keelson's data plane would refuse this patch: value.dns_resolvers: not supported by Keelson");
+    assertThat(errors(PATCH.formatted("CLUSTER", "ANY", "ADD", "{ name: x, type: STATIC, preconnect_policy: { per_upstream_preconnect_ratio: 1.5 } }")))
+        .contains("Keelson's data plane would refuse this patch: value.preconnect_policy: not supported by Keelson");
     assertThat(errors(PATCH.formatted("VIRTUAL_HOST", "ANY", "MERGE", "[ 1 ]")))
         .contains("patch.value: expected a mapping");
     assertThat(errors(PATCH.formatted("HTTP_FILTER", "ANY", "ADD", "{ is_optional: true }")))
