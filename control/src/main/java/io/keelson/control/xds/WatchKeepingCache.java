@@ -25,17 +25,32 @@ import java.util.function.Consumer;
  *   <li>{@code setSnapshot} answers the watches after releasing its lock, so a watch made meanwhile (the proxy asking
  *       for a secret the CDS or LDS response just sent names) is visited against that same snapshot and dropped.
  * </ul>
- * Here a watch a snapshot cannot answer is put back, and watches are made only between two {@code setSnapshot}s (both
- * hold this object's monitor). Thread-safe, as SimpleCache.
+ * A third way: {@code createWatch} answers at once a request naming a name not asked for before that the snapshot has
+ * (or an EDS request after a cluster change) and then opens no watch, even when that answer was refused because another
+ * name is missing (a gateway's first SDS request naming two secrets, one applied, one not).
+ * Here a watch a snapshot cannot answer is put back or opened, and watches are made only between two
+ * {@code setSnapshot}s (both hold this object's monitor). Thread-safe, as SimpleCache.
  */
 final class WatchKeepingCache<T> extends SimpleCache<T> {
+  private final NodeGroup<T> groups;
+
   WatchKeepingCache(NodeGroup<T> groups) {
     super(groups);
+    this.groups = groups;
   }
 
   @Override
   public synchronized Watch createWatch(boolean ads, XdsRequest request, Set<String> knownResourceNames,
       Consumer<Response> responseConsumer, boolean hasClusterChanged, boolean allowDefaultEmptyEdsUpdate) {
+    Snapshot snapshot = getSnapshot(groups.hash(request.v3Request().getNode()));
+    if (snapshot != null && !answers(snapshot, request.getResourceType(), ads, request.getResourceNamesList(),
+        allowDefaultEmptyEdsUpdate)) {
+      // SimpleCache answers a request naming a new name the snapshot has (or an EDS request after a cluster change) at
+      // once and returns without opening the watch, even when that answer is refused for a missing name; told the names
+      // are all known and no cluster changed, it takes its version path, which opens the watch when it cannot answer.
+      return super.createWatch(ads, request, Set.copyOf(request.getResourceNamesList()), responseConsumer, false,
+          allowDefaultEmptyEdsUpdate);
+    }
     return super.createWatch(ads, request, knownResourceNames, responseConsumer, hasClusterChanged,
         allowDefaultEmptyEdsUpdate);
   }
@@ -49,6 +64,9 @@ final class WatchKeepingCache<T> extends SimpleCache<T> {
         putBack.add(() -> {
           if (!watch.isCancelled()) {
             status.setWatch(id, watch);
+            if (watch.isCancelled()) { // cancelled (on the stream's thread) between the check and setWatch
+              status.removeWatch(id);
+            }
           }
         });
       }
@@ -60,8 +78,13 @@ final class WatchKeepingCache<T> extends SimpleCache<T> {
 
   /** Whether SimpleCache answers {@code watch} from {@code snapshot}: over ADS only when it has every name asked for. */
   static boolean answers(Snapshot snapshot, ResourceType type, Watch watch) {
-    List<String> names = watch.request().getResourceNamesList();
-    return !watch.ads() || names.isEmpty() || snapshot.resources(type).keySet().containsAll(names)
-        || (type == ResourceType.ENDPOINT && watch.allowDefaultEmptyEdsUpdate());
+    return answers(snapshot, type, watch.ads(), watch.request().getResourceNamesList(),
+        watch.allowDefaultEmptyEdsUpdate());
+  }
+
+  private static boolean answers(Snapshot snapshot, ResourceType type, boolean ads, List<String> names,
+      boolean allowDefaultEmptyEdsUpdate) {
+    return !ads || names.isEmpty() || snapshot.resources(type).keySet().containsAll(names)
+        || (type == ResourceType.ENDPOINT && allowDefaultEmptyEdsUpdate);
   }
 }

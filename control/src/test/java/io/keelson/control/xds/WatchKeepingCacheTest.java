@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.controlplane.cache.Response;
+import io.envoyproxy.controlplane.cache.Watch;
 import io.envoyproxy.controlplane.cache.XdsRequest;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import java.util.List;
@@ -39,6 +41,58 @@ class WatchKeepingCacheTest {
     assertThat(answers).as("the open request is answered with ca-b").hasSize(1);
     assertThat(answers.get(0).version()).isEqualTo("3");
     assertThat(answers.get(0).resources()).extracting(r -> ((Secret) r).getName()).containsExactly("kubernetes://ca-b");
+  }
+
+  @Test
+  void aFirstRequestNamingAnAppliedAndAMissingSecretIsAnsweredOnceBothAreThere() {
+    WatchKeepingCache<String> cache = new WatchKeepingCache<>(Node::getId);
+    cache.setSnapshot("gateway", secrets("1", "a"));
+    List<Response> answers = new CopyOnWriteArrayList<>();
+    // a gateway's first SDS request: two credentialName secrets, none sent before; a is there, b is not
+    cache.createWatch(true, sds("", "a", "b"), Set.of(), answers::add, false, false);
+    assertThat(answers).as("b is missing: no answer").isEmpty();
+
+    cache.setSnapshot("gateway", secrets("2", "a", "b"));
+    assertThat(answers).as("the watch stayed open and is answered with both").hasSize(1);
+    assertThat(answers.get(0).resources()).extracting(r -> ((Secret) r).getName()).containsExactlyInAnyOrder("a", "b");
+  }
+
+  @Test
+  void anEdsRequestAfterAClusterChangeNamingAMissingAssignmentIsAnsweredOnceItIsThere() {
+    WatchKeepingCache<String> cache = new WatchKeepingCache<>(Node::getId);
+    cache.setSnapshot("gateway", endpoints("1", "a"));
+    List<Response> answers = new CopyOnWriteArrayList<>();
+    cache.createWatch(true, XdsRequest.create(DiscoveryRequest.newBuilder().setNode(NODE)
+        .setTypeUrl(Resources.V3.ENDPOINT_TYPE_URL).addResourceNames("a").addResourceNames("b").setVersionInfo("1")
+        .build()), Set.of("a", "b"), answers::add, true, false);
+    assertThat(answers).isEmpty();
+
+    cache.setSnapshot("gateway", endpoints("2", "a", "b"));
+    assertThat(answers).hasSize(1);
+  }
+
+  @Test
+  void aCancelledWatchIsNotPutBack() {
+    WatchKeepingCache<String> cache = new WatchKeepingCache<>(Node::getId);
+    cache.setSnapshot("gateway", secrets("1", "a"));
+    List<Response> answers = new CopyOnWriteArrayList<>();
+    Watch watch = cache.createWatch(true, sds("1", "b"), Set.of("b"), answers::add, false, false);
+    cache.setSnapshot("gateway", secrets("2", "a")); // visited and put back
+    watch.cancel();
+    cache.setSnapshot("gateway", secrets("3", "a", "b"));
+    assertThat(answers).isEmpty();
+    assertThat(cache.statusInfo("gateway").numWatches()).isZero();
+  }
+
+  private static XdsRequest sds(String version, String... names) {
+    return XdsRequest.create(DiscoveryRequest.newBuilder().setNode(NODE).setTypeUrl(Resources.V3.SECRET_TYPE_URL)
+        .addAllResourceNames(List.of(names)).setVersionInfo(version).build());
+  }
+
+  private static Snapshot endpoints(String version, String... names) {
+    List<ClusterLoadAssignment> cla = java.util.Arrays.stream(names)
+        .map(n -> ClusterLoadAssignment.newBuilder().setClusterName(n).build()).toList();
+    return Snapshot.create(List.of(), cla, List.of(), List.of(), List.of(), version);
   }
 
   private static Snapshot secrets(String version, String... names) {

@@ -50,7 +50,7 @@ enum DownstreamCodec {
     void watchReset(Channel stream) {
       // Netty's QUIC stream learns of a RESET_STREAM only by reading (quiche answers the read with the reset): one
       // read is requested, so a reset comes in as soon as it arrives; a body chunk instead is one buffer, held while
-      // routing, and nothing more is read until the stream is resumed.
+      // routing, after which StreamProxy asks again (up to StreamProxy.WATCHED_BODY_LIMIT bytes per stream).
       QuicStreamChannel quic = (QuicStreamChannel) stream;
       if (!quic.isInputShutdown()) {
         quic.read();

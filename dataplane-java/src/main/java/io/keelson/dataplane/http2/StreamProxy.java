@@ -109,6 +109,15 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private boolean upFlushPending;
   private boolean downFlushPending;
   private final ArrayDeque<HttpContent> pending = new ArrayDeque<>();
+  /**
+   * Request body bytes read while reading was paused: each read that watches for the client's reset
+   * ({@link DownstreamCodec#watchReset}) may bring one body chunk instead, held (routing) or passed on (an upstream not
+   * writable), and is asked again; past {@link #WATCHED_BODY_LIMIT} the stream stops watching and a reset is seen only
+   * once reading resumes.
+   */
+  private int watchedBodyBytes;
+  /** The request body a paused stream may read while it watches for a reset (per stream, over its whole life). */
+  static final int WATCHED_BODY_LIMIT = 64 * 1024;
   /** envoy.filters.http.buffer: the decision waits for the rest of the body (read up to the filter's limit). */
   private boolean awaitingWholeBody;
   /** The body was buffered whole and goes on with a content-length. */
@@ -223,7 +232,12 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    boolean watching = tunnel == null && msg instanceof HttpContent c && !(msg instanceof LastHttpContent)
+        && !down.config().isAutoRead() && (watchedBodyBytes += c.content().readableBytes()) < WATCHED_BODY_LIMIT;
     onDownstreamRead(msg);
+    if (watching && state != State.DONE && !down.config().isAutoRead()) {
+      streams.codec.watchReset(down); // that read brought a body chunk, not the reset: watch on
+    }
     // Flushed per read, not only at read-complete: a stream channel whose reads were paused and
     // resumed does not always see channelReadComplete, and a request end must never wait for it.
     if (upFlushPending && up != null) {
@@ -259,6 +273,12 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     ReferenceCountUtil.release(msg);
+  }
+
+  /** Stops reading the request (it waits in the stream, bounded by its window) but still sees the client's reset. */
+  private void pauseRequestReading() {
+    down.config().setAutoRead(false);
+    streams.codec.watchReset(down);
   }
 
   @Override
@@ -390,8 +410,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     peerExchange.onHead(NettyHeaderAccess.INSTANCE, request.headers()); // before the filters, as Istio's exchange
     downstreamIp = downstream.address();
     downstreamFromXff = downstream.fromXff();
-    down.config().setAutoRead(false); // body waits in the stream (bounded by its window) until an upstream is attached
-    streams.codec.watchReset(down);
+    pauseRequestReading(); // body waits in the stream (bounded by its window) until an upstream is attached
     state = State.ROUTING;
     if (!streams.context().pipelines().current().tryPublish(this, this)) {
       localReply(503, "routing pipeline full", ResponseFlag.LR);
@@ -901,7 +920,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     @Override
     public void pause() {
       if (!response) {
-        down.config().setAutoRead(false); // the client's window is not returned while it waits
+        pauseRequestReading(); // the client's window is not returned while it waits
       } else if (up != null) {
         up.config().setAutoRead(false);
       }
@@ -1385,7 +1404,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
         up.write(c, up.voidPromise());
         upFlushPending = true;
         if (!up.isWritable()) {
-          down.config().setAutoRead(false);
+          pauseRequestReading();
         }
       }
       case ROUTING, CONNECTING -> {
@@ -1794,7 +1813,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private void scheduleRetry() {
     state = State.ROUTING;
     retrying = true;
-    down.config().setAutoRead(false); // the body waits in the stream until the next try's upstream is attached
+    pauseRequestReading(); // the body waits in the stream until the next try's upstream is attached
     long delay = resilience.retry.backoffNanos();
     if (delay <= 0) {
       publishRetry();

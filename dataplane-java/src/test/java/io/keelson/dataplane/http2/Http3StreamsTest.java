@@ -211,4 +211,36 @@ class Http3StreamsTest extends Http3ListenerFixture {
     }
     assertThat(stat(p, "http.h3.downstream_rq_too_many_premature_resets")).isZero();
   }
+
+  /**
+   * A client that sends HEADERS, then DATA while its request is held for routing (a slow ext_authz check), then resets
+   * the stream: the read that watches for the reset brings the DATA instead, and the stream watches on, so the reset is
+   * seen while the check still runs (it was seen only once the check answered, and the backend then asked).
+   */
+  @Test
+  void aResetAfterBodyDataWhileRoutingIsHeldIsSeenBeforeTheCheckAnswers() throws Exception {
+    TestUpstream backend = proxies.keep(new TestUpstream("backend"));
+    TestUpstream authz = proxies.keep(new TestUpstream("authz"));
+    String slowAuthz = """
+                  - name: envoy.filters.http.ext_authz
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz
+                      http_service:
+                        server_uri: { uri: "http://authz", cluster: authz, timeout: 60s }
+        """;
+    ProxyServer p = startH3("{ idle_timeout: 60s }", ProxyHarness.allTo("backend"), slowAuthz, "",
+        ProxyHarness.cluster("backend", "ROUND_ROBIN", backend.port())
+            + ProxyHarness.cluster("authz", "ROUND_ROBIN", authz.port()));
+    try (H3Client client = new H3Client(p.listenerAddress("h3").getPort())) {
+      var stream = client.open("POST", "/delay/40000").get(10, TimeUnit.SECONDS);
+      await("the check in flight").atMost(Duration.ofSeconds(20)).until(() -> !authz.requestLines.isEmpty());
+      // the DATA reaches the proxy (and is read by its watching read) before the reset does
+      client.sendAndReset(stream, "early body".getBytes(StandardCharsets.UTF_8), Duration.ofMillis(500))
+          .get(10, TimeUnit.SECONDS);
+      await("the reset seen while the 40 s check still runs").atMost(Duration.ofSeconds(20))
+          .until(() -> stat(p, "http.h3.downstream_rq_rx_reset") == 1);
+      assertThat(backend.requestLines).as("the backend is never asked").isEmpty();
+      assertThat(stat(p, "cluster.backend.upstream_rq_total")).isIn(0L, -1L);
+    }
+  }
 }

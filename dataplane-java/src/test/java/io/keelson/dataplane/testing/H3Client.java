@@ -148,6 +148,28 @@ public final class H3Client implements AutoCloseable {
     return done;
   }
 
+  /**
+   * Opens a request stream and sends its HEADERS (no FIN); the stream is returned for {@link #sendAndReset}. Completes
+   * once the HEADERS were written.
+   */
+  public CompletableFuture<QuicStreamChannel> open(String method, String path) throws Exception {
+    QuicStreamChannel stream = Http3.newRequestStream(quic, new io.netty.channel.ChannelInboundHandlerAdapter())
+        .get(30, TimeUnit.SECONDS);
+    CompletableFuture<QuicStreamChannel> sent = new CompletableFuture<>();
+    stream.writeAndFlush(new DefaultHttp3HeadersFrame(new DefaultHttp3Headers().method(method).path(path)
+        .authority(authority).scheme("https"))).addListener(f -> sent.complete(stream));
+    return sent;
+  }
+
+  /** Sends a DATA frame on {@code stream}, then, {@code gap} later, cancels it (RESET_STREAM H3_REQUEST_CANCELLED). */
+  public CompletableFuture<Void> sendAndReset(QuicStreamChannel stream, byte[] data, java.time.Duration gap) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    stream.writeAndFlush(new DefaultHttp3DataFrame(Unpooled.wrappedBuffer(data))).addListener(f ->
+        stream.eventLoop().schedule(() -> stream.shutdown(io.netty.handler.codec.http3.Http3ErrorCode
+            .H3_REQUEST_CANCELLED.code()).addListener(g -> done.complete(null)), gap.toMillis(), TimeUnit.MILLISECONDS));
+    return done;
+  }
+
   /** The connection is still open (the server has not closed it). */
   public boolean isOpen() {
     return quic.isActive();

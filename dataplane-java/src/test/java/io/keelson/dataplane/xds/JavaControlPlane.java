@@ -1,5 +1,6 @@
 package io.keelson.dataplane.xds;
 
+import io.envoyproxy.controlplane.cache.Resources.ResourceType;
 import io.envoyproxy.controlplane.cache.Response;
 import io.envoyproxy.controlplane.cache.Watch;
 import io.envoyproxy.controlplane.cache.XdsRequest;
@@ -73,8 +74,11 @@ final class JavaControlPlane implements AutoCloseable {
    * answered or not. A proxy asking for a secret that the CDS response just sent names (a cluster's new CA) made its
    * watch in that window, had it dropped unanswered against the snapshot that lacks the secret, and waited for ever:
    * the next snapshot, with the secret, found no watch (XdsSdsWarmingTest stalled so). Watches are made here only
-   * between two setSnapshots (both hold this object's monitor). The control plane's own cache also keeps a watch a
-   * later snapshot still cannot answer (control's WatchKeepingCache); these tests push no such snapshot.
+   * between two setSnapshots (both hold this object's monitor). As control's WatchKeepingCache (which this module
+   * cannot see), a request naming a new name the snapshot has, or an EDS request after a cluster change, that the
+   * snapshot cannot answer (another name missing) opens its watch: SimpleCache would answer it at once, be refused and
+   * open none. The control plane's own cache also keeps a watch a later snapshot still cannot answer; these tests push
+   * no such snapshot.
    */
   private static final class SerialWatchCache extends SimpleCache<String> {
     SerialWatchCache() {
@@ -84,6 +88,13 @@ final class JavaControlPlane implements AutoCloseable {
     @Override
     public synchronized Watch createWatch(boolean ads, XdsRequest request, Set<String> knownResourceNames,
         Consumer<Response> responseConsumer, boolean hasClusterChanged, boolean allowDefaultEmptyEdsUpdate) {
+      Snapshot snapshot = getSnapshot("proxies");
+      List<String> names = request.getResourceNamesList();
+      if (ads && snapshot != null && !names.isEmpty()
+          && !snapshot.resources(request.getResourceType()).keySet().containsAll(names)
+          && !(request.getResourceType() == ResourceType.ENDPOINT && allowDefaultEmptyEdsUpdate)) {
+        return super.createWatch(true, request, Set.copyOf(names), responseConsumer, false, allowDefaultEmptyEdsUpdate);
+      }
       return super.createWatch(ads, request, knownResourceNames, responseConsumer, hasClusterChanged,
           allowDefaultEmptyEdsUpdate);
     }

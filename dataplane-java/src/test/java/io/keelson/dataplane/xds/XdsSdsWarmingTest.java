@@ -155,6 +155,32 @@ class XdsSdsWarmingTest {
     }
   }
 
+  /**
+   * A first SDS request naming two secrets, one pushed and one not (a gateway's two credentialName servers): no answer
+   * (over ADS, Envoy waits for every name), and the request stays open until a push has both (SimpleCache answered it
+   * at once, the answer was refused for the missing name, and no watch was opened: both listeners warmed for ever).
+   */
+  @Test
+  void aFirstRequestForAPushedAndAMissingSecretIsAnsweredOnceBothArePushed() throws Exception {
+    TestCa ca = new TestCa("warm-two-ca");
+    TestCa.Leaf a = ca.issue("a.example.test", "a.example.test");
+    TestCa.Leaf b = ca.issue("b.example.test", "b.example.test");
+    try (TestUpstream plain = new TestUpstream("plain");
+        Mesh mesh = new Mesh()) {
+      List<Listener> two = List.of(tlsListener("secure-a", 0, "kubernetes://a"), tlsListener("secure-b", 0,
+          "kubernetes://b"));
+      mesh.pushListeners("1", plain, two, certSecret("kubernetes://a", a.certPem(), a.keyPem()));
+      mesh.awaitVersion("LDS=1");
+      assertThat(mesh.proxy.server.boundListeners()).doesNotContainKeys("secure-a", "secure-b");
+
+      mesh.pushListeners("2", plain, two, certSecret("kubernetes://a", a.certPem(), a.keyPem()),
+          certSecret("kubernetes://b", b.certPem(), b.keyPem()));
+      await("both bound; %s".formatted(mesh.xdsState())).atMost(Duration.ofSeconds(10))
+          .until(() -> mesh.proxy.server.boundListeners().keySet().containsAll(List.of("secure-a", "secure-b")));
+      assertThat(served(ca, mesh.proxy.server.boundListeners().get("secure-b").getPort())).isEqualTo(b.cert());
+    }
+  }
+
   /** As Envoy: listener warming ends at the SDS initial_fetch_timeout; the listener serves, its handshakes failing. */
   @Test
   void aTlsListenerIsBoundWithFailingHandshakesOnceItsInitialFetchTimeoutPasses() throws Exception {
