@@ -92,6 +92,13 @@ final class DnsClient implements AutoCloseable {
   }
 
   private void start(String host, DnsResolution dns, Consumer<DnsAnswer> done, Consumer<Exception> failed) {
+    byte[] literal = io.netty.util.NetUtil.createByteArrayFromIpAddressString(host);
+    if (literal != null) { // as c-ares: an IP literal is its own answer, with no TTL (Netty would ask for it as a name)
+      inFlight.decrementAndGet();
+      DnsAnswer answer = answer(List.of(new DnsAnswer.Address(literalAddress(literal), DnsAnswer.NO_TTL)), dns.family());
+      callbacks.execute(() -> done.accept(answer));
+      return;
+    }
     DnsResolverConfig config = dns.resolver() == null ? SYSTEM : dns.resolver();
     List<Future<List<DnsAnswer.Address>>> questions = new ArrayList<>();
     if (dns.family() != DnsResolution.LookupFamily.V6_ONLY) {
@@ -188,6 +195,14 @@ final class DnsClient implements AutoCloseable {
       }
       return b.build();
     });
+  }
+
+  private static InetAddress literalAddress(byte[] bytes) {
+    try {
+      return InetAddress.getByAddress(bytes);
+    } catch (UnknownHostException e) {
+      throw new IllegalStateException(e); // not reached: 4 or 16 bytes
+    }
   }
 
   /** An A or AAAA record's address and TTL; null for other records. */
