@@ -49,6 +49,10 @@ final class DnsClient implements AutoCloseable {
   private static final DnsResolverConfig SYSTEM =
       new DnsResolverConfig(List.of(), false, false, false, DnsResolverConfig.DEFAULT_QUERY_TIMEOUT);
 
+  /** /etc/hosts as Netty reads it (read again per io.netty.hostsFileRefreshInterval, by default never). */
+  private static final io.netty.resolver.DefaultHostsFileEntriesResolver HOSTS =
+      new io.netty.resolver.DefaultHostsFileEntriesResolver();
+
   private final MultiThreadIoEventLoopGroup group =
       new MultiThreadIoEventLoopGroup(1, DnsLookups.daemonFactory("keelson-dns-client"), NioIoHandler.newFactory());
   private final EventLoop loop = group.next();
@@ -92,6 +96,13 @@ final class DnsClient implements AutoCloseable {
   }
 
   private void start(String host, DnsResolution dns, Consumer<DnsAnswer> done, Consumer<Exception> failed) {
+    List<DnsAnswer.Address> local = localAnswer(host);
+    if (local != null) { // as c-ares, before any server: an IP literal (Netty would ask for it as a name), /etc/hosts
+      inFlight.decrementAndGet();
+      DnsAnswer answer = answer(local, dns.family());
+      callbacks.execute(() -> done.accept(answer));
+      return;
+    }
     DnsResolverConfig config = dns.resolver() == null ? SYSTEM : dns.resolver();
     List<Future<List<DnsAnswer.Address>>> questions = new ArrayList<>();
     if (dns.family() != DnsResolution.LookupFamily.V6_ONLY) {
@@ -188,6 +199,29 @@ final class DnsClient implements AutoCloseable {
       }
       return b.build();
     });
+  }
+
+  /**
+   * An IP literal's own address, or a hosts-file name's addresses, with no TTL (so dns_refresh_rate paces their
+   * refresh, not Netty's made-up day for hosts-file records); null for a name the servers answer.
+   */
+  private static List<DnsAnswer.Address> localAnswer(String host) {
+    List<DnsAnswer.Address> out = new ArrayList<>();
+    byte[] literal = io.netty.util.NetUtil.createByteArrayFromIpAddressString(host);
+    try {
+      if (literal != null) {
+        out.add(new DnsAnswer.Address(InetAddress.getByAddress(literal), DnsAnswer.NO_TTL));
+        return out;
+      }
+    } catch (UnknownHostException e) {
+      throw new IllegalStateException(e); // not reached: 4 or 16 bytes
+    }
+    List<InetAddress> hosts = HOSTS.addresses(host, io.netty.resolver.ResolvedAddressTypes.IPV4_PREFERRED);
+    if (hosts == null || hosts.isEmpty()) {
+      return null;
+    }
+    hosts.forEach(a -> out.add(new DnsAnswer.Address(a, DnsAnswer.NO_TTL)));
+    return out;
   }
 
   /** An A or AAAA record's address and TTL; null for other records. */

@@ -152,11 +152,26 @@ final class DnsClusterResolution {
     }
     long ttl = Long.MAX_VALUE;
     for (DnsAnswer a : got) {
-      if (a != null && a.ttlSeconds() > 0) {
+      if (a != null && usableTtl(a.ttlSeconds())) {
         ttl = Math.min(ttl, a.ttlSeconds());
       }
     }
-    return ttl == Long.MAX_VALUE ? dns.refreshRate() : Duration.ofSeconds(ttl);
+    return refreshAfterTtl(ttl, dns.refreshRate());
+  }
+
+  /** The longest pause respect_dns_ttl takes, whatever the TTL (so a bad record cannot freeze the hosts for days). */
+  static final long MAX_TTL_SECONDS = 3600;
+
+  /**
+   * The pause a least TTL of {@code ttlSeconds} gives: dns_refresh_rate when there is none, it is 0, or it has the top
+   * bit set (RFC 2181 §8: read as 0); at most {@link #MAX_TTL_SECONDS}.
+   */
+  static Duration refreshAfterTtl(long ttlSeconds, Duration refreshRate) {
+    return usableTtl(ttlSeconds) ? Duration.ofSeconds(Math.min(ttlSeconds, MAX_TTL_SECONDS)) : refreshRate;
+  }
+
+  private static boolean usableTtl(long ttlSeconds) {
+    return ttlSeconds > 0 && ttlSeconds < 1L << 31;
   }
 
   /** Envoy's jittered exponential backoff: uniform below min(base × 2^(n-1), max), at least 1 ms. */

@@ -1353,7 +1353,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       writeBody(chunk);
     }
     pendingBodyBytes = 0;
-    if (requestComplete && !holdForTrailers(pendingTrailers, false, this::writeCheckedRequestEnd)) {
+    // a retry while the end waits for its check: the answer writes it (never the client's unchecked trailers)
+    if (requestComplete && !requestEndHeld()
+        && !holdForTrailers(pendingTrailers, false, this::writeCheckedRequestEnd)) {
       writeRequestEnd(pendingTrailers);
     }
     up.flush();
@@ -1502,6 +1504,16 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     } else {
       up.write(content, up.voidPromise());
     }
+  }
+
+  /** The request's end waits for its trailers' check: not written upstream yet, so its connection is not reusable. */
+  private boolean requestEndHeld() {
+    return requestEnd != null && requestEnd.holding();
+  }
+
+  /** The whole request, end included, went upstream: only then may its connection go back to the pool. */
+  private boolean requestSent() {
+    return requestComplete && !requestEndHeld();
   }
 
   /** A request end that waited for its trailers' check while the request was forwarded whole (kept for a retry). */
@@ -1852,7 +1864,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       UpstreamHandler up = upstream;
       upstream = null;
       endUpstreamRequest();
-      up.detach(requestComplete && up.reusable());
+      up.detach(requestSent() && up.reusable());
       scheduleRetry();
       return;
     }
@@ -1904,7 +1916,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     UpstreamHandler up = upstream;
     upstream = null;
     if (up != null) { // null when it closed while the response was held for a response check
-      up.detach(requestComplete && up.reusable());
+      up.detach(requestSent() && up.reusable());
+    }
+    if (requestEndHeld()) { // that connection closed without the end: the check has nothing left to end
+      requestEnd.release();
+      requestEnd = null;
     }
     responseComplete = true;
     if (requestComplete) {

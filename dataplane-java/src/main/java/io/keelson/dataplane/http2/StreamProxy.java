@@ -1760,7 +1760,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     Channel u = up;
     up = null;
     if (u != null) { // null when it closed while the response was held for a response check
-      detachUpstream(u, requestComplete && responseKeepAlive);
+      // an end still held for its trailers' check was never written: that connection cannot carry another request
+      detachUpstream(u, requestComplete && !requestEndHeld() && responseKeepAlive);
     }
     record();
     if (!requestComplete) {
@@ -1914,6 +1915,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       flag = ResponseFlag.UT;
       resetDownstream(Http2Error.CANCEL);
     }
+  }
+
+  /** The request's end waits for its trailers' check: not written upstream yet. */
+  private boolean requestEndHeld() {
+    return requestEnd != null && requestEnd.holding();
   }
 
   /** As Envoy cancels the check when the stream goes: frees the authorization cluster's slot and stream. */

@@ -19,6 +19,8 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * DNS clusters whose resolver config names a real DNS server (dnsmasq on loopback, {@link Dnsmasq}): its answers route
@@ -65,8 +67,12 @@ class DnsResolverClusterTest {
   }
 
   private void start(String clusterFields, int backendPort, String bootstrapFields) throws Exception {
+    start(name, clusterFields, backendPort, bootstrapFields);
+  }
+
+  private void start(String host, String clusterFields, int backendPort, String bootstrapFields) throws Exception {
     String yaml = bootstrapFields + ProxyHarness.bootstrap(ProxyHarness.allTo("dns"),
-        DnsClusterProxyTest.dnsCluster("dns", "STRICT_DNS", name, backendPort, clusterFields));
+        DnsClusterProxyTest.dnsCluster("dns", "STRICT_DNS", host, backendPort, clusterFields));
     proxy = new ProxyHarness(yaml, PipelineMode.INLINE, 1);
   }
 
@@ -116,6 +122,22 @@ class DnsResolverClusterTest {
     assertThat(dns.queries(name)).as("no lookup before the TTL").isEqualTo(asked + 1);
     await().atMost(WAIT).until(() -> upstreamsOf(1).equals(Set.of("3")));
     assertThat(System.nanoTime() - changed).isGreaterThan(Duration.ofSeconds(4).toNanos());
+  }
+
+  /**
+   * An IP-literal endpoint in a DNS cluster with a resolver config and respect_dns_ttl (as istiod writes every DNS
+   * cluster): the literal is its own answer, over UDP and TCP alike, with no query to the server.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"", ", use_tcp_for_dns_lookups: true"})
+  void anIpLiteralEndpointIsItsOwnAnswer(String options) throws Exception {
+    List<TestUpstream> b = TestUpstreams.onLoopbackAddresses(closeables, 2);
+    Dnsmasq dns = dnsmasq(60);
+    start("127.0.0.2", cares(dns.port(), options) + "respect_dns_ttl: true\ndns_refresh_rate: 0.2s\n", b.get(0).port(),
+        "");
+    await().atMost(WAIT).until(() -> proxy.get("/work").statusCode() == 200);
+    assertThat(upstreamsOf(3)).containsExactly("2");
+    assertThat(dns.queries("127.0.0.2")).isZero();
   }
 
   @Test

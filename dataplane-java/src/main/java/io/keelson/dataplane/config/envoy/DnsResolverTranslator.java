@@ -96,6 +96,10 @@ final class DnsResolverTranslator {
       }
       timeout = Duration.ofSeconds(seconds);
     }
+    if (cares.getDnsResolverOptions().getUseTcpForDnsLookups() && cares.getRotateNameservers()) {
+      problems.warn(at + ".rotate_nameservers", "not applied with dns_resolver_options.use_tcp_for_dns_lookups:"
+          + " TCP lookups ask the resolvers in turn, the first one first");
+    }
     DnsResolverConfig config = config(cares.getResolversList(), at + ".resolvers", cares.getDnsResolverOptions(),
         cares.getRotateNameservers(), timeout, problems);
     return problems.count() == errors ? config : null;
@@ -103,6 +107,13 @@ final class DnsResolverTranslator {
 
   private static DnsResolverConfig config(List<Address> addresses, String path, DnsResolverOptions options,
       boolean rotate, Duration timeout, Problems problems) {
+    if (options.getUseTcpForDnsLookups() && !options.getNoDefaultSearchDomain()) {
+      String tcpAt = path.endsWith(".resolvers") // a resolver config's, else the cluster's deprecated field
+          ? path.substring(0, path.length() - ".resolvers".length()) + ".dns_resolver_options.use_tcp_for_dns_lookups"
+          : path.replaceFirst("dns_resolvers$", "use_tcp_for_dns_lookups");
+      problems.warn(tcpAt,
+          "TCP lookups ask the name as given, without resolv.conf's search list (as no_default_search_domain: true)");
+    }
     List<InetSocketAddress> resolvers = new ArrayList<>();
     boolean ok = true;
     for (int i = 0; i < addresses.size(); i++) {

@@ -92,6 +92,20 @@ class DnsResolutionConfigTest {
   }
 
   @Test
+  void warnsWhatTcpLookupsDoNotApplyByField() throws Exception {
+    ProxySnapshot s = BootstrapLoader.fromYaml(bootstrap("STRICT_DNS", cares(
+        "resolvers: [{ socket_address: { address: 10.0.0.1, port_value: 53 } }]\n"
+        + "        dns_resolver_options: { use_tcp_for_dns_lookups: true }\n        rotate_nameservers: true")), "c.yaml");
+    assertThat(s.warnings()).anyMatch(w -> w.contains("typed_dns_resolver_config.typed_config.rotate_nameservers"))
+        .anyMatch(w -> w.contains(
+            "typed_dns_resolver_config.typed_config.dns_resolver_options.use_tcp_for_dns_lookups: TCP lookups ask"));
+    ProxySnapshot udp = BootstrapLoader.fromYaml(bootstrap("STRICT_DNS", cares(
+        "resolvers: [{ socket_address: { address: 10.0.0.1, port_value: 53 } }]\n        rotate_nameservers: true")),
+        "c.yaml");
+    assertThat(udp.warnings()).noneMatch(w -> w.contains("rotate_nameservers") || w.contains("use_tcp"));
+  }
+
+  @Test
   void readsTheDeprecatedResolverFields() throws Exception {
     assertThat(dns("STRICT_DNS", "dns_resolvers: [{ socket_address: { address: 10.0.0.1, port_value: 53 } }]\n"
         + "    use_tcp_for_dns_lookups: true").resolver())
