@@ -196,12 +196,12 @@ class SidecarEnvoyFilterRateLimitTest {
       // An EnvoyFilter every proxy would NACK is refused by apply, naming the field.
       java.nio.file.Path bad = java.nio.file.Files.createTempFile("bad-envoyfilter", ".yaml");
       java.nio.file.Files.writeString(bad, envoyFilter(rls.port()).replace("filter-ratelimit", "bad")
-          .replace("connect_timeout: 1s", "connect_timeout: 1s\n        dns_resolvers: [ { socket_address: { address: 127.0.0.1, port_value: 53 } } ]"));
+          .replace("connect_timeout: 1s", "connect_timeout: 1s\n        preconnect_policy: { per_upstream_preconnect_ratio: 1.5 }"));
       try {
         String[] refused = ClientCommandsAccess.run("apply", "-f", bad.toString(), "--server", server);
         assertThat(refused[0]).isNotEqualTo("0");
         assertThat(refused[1] + refused[2]).contains("EnvoyFilter/bad").contains("spec.configPatches[1].patch.value")
-            .contains("dns_resolvers");
+            .contains("preconnect_policy");
       } finally {
         java.nio.file.Files.delete(bad);
       }
