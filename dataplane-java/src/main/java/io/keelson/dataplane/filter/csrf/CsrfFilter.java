@@ -76,12 +76,13 @@ final class CsrfFilter implements HttpFilter {
   /** Envoy's isValid: the source's host-and-port equals the target's, or matches an additional origin. */
   private boolean sameOrAllowed(String source, String target) {
     if (source == null) {
-      return target == null || target.isEmpty(); // Envoy compares two empty strings as equal
+      source = ""; // Envoy compares the empty source too: equal to an empty target, or matched by an additional origin
     }
     long span = OriginHost.span(source);
     int from = OriginHost.from(span);
     int length = OriginHost.to(span) - from;
-    if (target != null && target.length() == length && source.regionMatches(from, target, 0, length)) {
+    int targetLength = target == null ? 0 : target.length();
+    if (targetLength == length && (length == 0 || source.regionMatches(from, target, 0, length))) {
       return true;
     }
     for (ValueMatch m : additionalOrigins) {
