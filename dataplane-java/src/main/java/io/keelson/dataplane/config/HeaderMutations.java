@@ -16,6 +16,20 @@ public record HeaderMutations(List<HeaderValue> add, List<String> remove) {
     remove = List.copyOf(remove);
   }
 
+  /** Whether {@code name} is an RFC 9110 token, what a header name may hold (non-empty). */
+  public static boolean isToken(String name) {
+    if (name.isEmpty()) {
+      return false;
+    }
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || "!#$%&'*+-.^_`|~".indexOf(c) >= 0)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   public boolean isEmpty() {
     return add.isEmpty() && remove.isEmpty();
   }

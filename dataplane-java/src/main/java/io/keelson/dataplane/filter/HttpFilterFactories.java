@@ -21,7 +21,10 @@ public final class HttpFilterFactories {
       new io.keelson.dataplane.filter.buffer.BufferFilterFactory(),
       new io.keelson.dataplane.filter.compressor.CompressorFilterFactory(),
       new io.keelson.dataplane.filter.decompressor.DecompressorFilterFactory(),
-      new io.keelson.dataplane.filter.statefulsession.StatefulSessionFilterFactory());
+      new io.keelson.dataplane.filter.statefulsession.StatefulSessionFilterFactory(),
+      new io.keelson.dataplane.filter.csrf.CsrfFilterFactory(),
+      new io.keelson.dataplane.filter.basicauth.BasicAuthFilterFactory(),
+      new io.keelson.dataplane.filter.bandwidthlimit.BandwidthLimitFactory());
 
   private static final Map<String, HttpFilterFactory> BY_TYPE =
       ALL.stream().collect(Collectors.toUnmodifiableMap(HttpFilterFactories::typeName, Function.identity()));

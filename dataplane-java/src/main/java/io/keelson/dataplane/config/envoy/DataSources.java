@@ -7,11 +7,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Reads a {@code DataSource} (inline_string, inline_bytes, or a filename read once, at config load) as text. Stateless. */
-final class DataSources {
+public final class DataSources {
   private DataSources() {}
 
   /** The source's text (UTF-8), or null after reporting why it cannot be read under {@code at}. */
-  static String text(DataSource ds, String at, Problems problems) {
+  public static String text(DataSource ds, String at, io.keelson.dataplane.filter.ConfigErrors problems) {
     return switch (ds.getSpecifierCase()) {
       case INLINE_STRING -> ds.getInlineString();
       case INLINE_BYTES -> ds.getInlineBytes().toStringUtf8();

@@ -100,7 +100,7 @@ final class HeaderMutationTranslator {
    * value without CR, LF or NUL (Envoy's HeaderValue rules); otherwise reports it at {@code at}.key / .value.
    */
   static boolean wellFormed(String name, String value, String at, Problems problems) {
-    if (!isToken(name)) {
+    if (!HeaderMutations.isToken(name)) {
       problems.error(at + ".key", "'" + name
           + "' is not a header name; expected token characters only (letters, digits, !#$%&'*+-.^_`|~)");
       return false;
@@ -108,20 +108,6 @@ final class HeaderMutationTranslator {
     if (value.indexOf('\r') >= 0 || value.indexOf('\n') >= 0 || value.indexOf('\0') >= 0) {
       problems.error(at + ".value", "holds CR, LF or NUL; expected a header value on one line");
       return false;
-    }
-    return true;
-  }
-
-  /** RFC 9110 token: what a header name may hold. */
-  private static boolean isToken(String name) {
-    if (name.isEmpty()) {
-      return false;
-    }
-    for (int i = 0; i < name.length(); i++) {
-      char c = name.charAt(i);
-      if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || "!#$%&'*+-.^_`|~".indexOf(c) >= 0)) {
-        return false;
-      }
     }
     return true;
   }

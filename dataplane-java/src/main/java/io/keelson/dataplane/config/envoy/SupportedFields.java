@@ -220,6 +220,14 @@ final class SupportedFields {
     jwtAuthn();
     cors();
     rules(io.envoyproxy.envoy.extensions.filters.http.grpc_web.v3.GrpcWeb.getDescriptor()); // no fields
+    rules(io.envoyproxy.envoy.extensions.filters.http.csrf.v3.CsrfPolicy.getDescriptor(), "filter_enabled", "shadow_enabled",
+        "additional_origins");
+    rules(io.envoyproxy.envoy.extensions.filters.http.basic_auth.v3.BasicAuth.getDescriptor(), "users",
+        "forward_username_header", "authentication_header");
+    rules(io.envoyproxy.envoy.extensions.filters.http.basic_auth.v3.BasicAuthPerRoute.getDescriptor(), "users");
+    rules(io.envoyproxy.envoy.extensions.filters.http.bandwidth_limit.v3.BandwidthLimit.getDescriptor(), "stat_prefix",
+        "enable_mode", "limit_kbps", "fill_interval", "runtime_enabled", "enable_response_trailers")
+        .reject("response_trailer_prefix", "delay trailers are not supported; expected none");
     rules(io.envoyproxy.envoy.extensions.filters.http.buffer.v3.Buffer.getDescriptor(), "max_request_bytes");
     rules(io.envoyproxy.envoy.extensions.filters.http.buffer.v3.BufferPerRoute.getDescriptor(), "disabled", "buffer");
     // session_state (a TypedExtensionConfig, not walked) is read by filter/statefulsession, which names what it refuses

@@ -56,6 +56,22 @@ public final class TokenBucket {
     }
   }
 
+  /** Takes up to {@code wanted} tokens (at least 1) and returns how many it took: 0 when the bucket is empty. */
+  public long acquireUpTo(long wanted) {
+    long epoch = ((clock.getAsLong() - start) / intervalNanos) & LOW;
+    while (true) {
+      long s = state.get();
+      long tokens = refilled(s, epoch);
+      long take = Math.min(tokens, wanted);
+      if (take == 0) {
+        return 0;
+      }
+      if (state.compareAndSet(s, (epoch << 32) | (tokens - take))) {
+        return take;
+      }
+    }
+  }
+
   /** Tokens left as of now (for x-ratelimit-remaining). */
   public long remaining() {
     long epoch = ((clock.getAsLong() - start) / intervalNanos) & LOW;

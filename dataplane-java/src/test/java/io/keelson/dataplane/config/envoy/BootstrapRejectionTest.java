@@ -140,6 +140,8 @@ class BootstrapRejectionTest {
             + "envoy.extensions.filters.http.compressor.v3.Compressor, "
             + "envoy.extensions.filters.http.decompressor.v3.Decompressor, "
             + "envoy.extensions.filters.http.stateful_session.v3.StatefulSession, "
+            + "envoy.extensions.filters.http.csrf.v3.CsrfPolicy, envoy.extensions.filters.http.basic_auth.v3.BasicAuth, "
+            + "envoy.extensions.filters.http.bandwidth_limit.v3.BandwidthLimit, "
             + "or is_optional: true to skip it");
   }
 

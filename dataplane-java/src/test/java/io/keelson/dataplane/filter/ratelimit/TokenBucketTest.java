@@ -29,6 +29,17 @@ class TokenBucketTest {
   }
 
   @Test
+  void acquireUpToTakesWhatIsThereAndNothingWhenEmpty() {
+    TokenBucket b = new TokenBucket(1000, 100, SECOND, now::get);
+    assertThat(b.acquireUpTo(300)).isEqualTo(300);
+    assertThat(b.acquireUpTo(5000)).as("only what is left").isEqualTo(700);
+    assertThat(b.acquireUpTo(1)).isZero();
+    now.addAndGet(2 * SECOND);
+    assertThat(b.acquireUpTo(1000)).isEqualTo(200);
+    assertThat(b.remaining()).isZero();
+  }
+
+  @Test
   void refillsLazilyForEveryIntervalPassed() {
     TokenBucket b = new TokenBucket(10, 1, SECOND, now::get);
     for (int i = 0; i < 10; i++) {

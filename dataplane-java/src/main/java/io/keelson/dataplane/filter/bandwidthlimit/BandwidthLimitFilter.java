@@ -1,0 +1,59 @@
+package io.keelson.dataplane.filter.bandwidthlimit;
+
+import io.keelson.dataplane.filter.FilterContext;
+import io.keelson.dataplane.filter.HttpFilter;
+import io.keelson.dataplane.filter.StreamedBodyCheck;
+import io.keelson.dataplane.filter.ratelimit.TokenBucket;
+import io.keelson.dataplane.stats.StatsRegistry;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Envoy's bandwidth_limit filter for one config: the request body, the response body or both stream through a
+ * {@link PacedBody} drawing on the config's buckets (one per direction, shared by every request the config applies to,
+ * on every event loop, as Envoy's shared token bucket). Counters {@code <stat_prefix>.http_bandwidth_limit.
+ * {request,response}_{enabled,enforced,allowed_total_size}}. Immutable apart from its buckets and counters; thread-safe.
+ */
+final class BandwidthLimitFilter implements HttpFilter {
+  private final Direction request;
+  private final Direction response;
+
+  BandwidthLimitFilter(BandwidthLimitConfig config, StatsRegistry stats, java.util.function.LongSupplier nanoClock) {
+    String p = config.statPrefix() + ".http_bandwidth_limit.";
+    this.request = config.request() ? new Direction(config, stats, p + "request_", nanoClock) : null;
+    this.response = config.response() ? new Direction(config, stats, p + "response_", nanoClock) : null;
+  }
+
+  @Override
+  public void onRequest(FilterContext context) {
+    if (request != null) {
+      request.enabled.increment();
+      context.streamRequestBody(request);
+    }
+    if (response != null) {
+      response.enabled.increment();
+      context.streamResponseBody(response);
+    }
+  }
+
+  /** One direction's bucket and counters; starts a paced body per exchange. */
+  private static final class Direction implements StreamedBodyCheck {
+    final TokenBucket bucket;
+    final LongAdder enabled;
+    final LongAdder enforced;
+    final LongAdder allowed;
+
+    Direction(BandwidthLimitConfig c, StatsRegistry stats, String prefix, java.util.function.LongSupplier nanoClock) {
+      long perFill = Math.max(1, c.bytesPerSecond() * c.fillIntervalNanos() / 1_000_000_000L);
+      this.bucket = new TokenBucket(c.bytesPerSecond(), perFill, c.fillIntervalNanos(), nanoClock);
+      this.enabled = stats.counter(prefix + "enabled");
+      this.enforced = stats.counter(prefix + "enforced");
+      this.allowed = stats.counter(prefix + "allowed_total_size");
+    }
+
+    @Override
+    public Body start(io.netty.channel.EventLoop loop, io.keelson.dataplane.http2.UpstreamCalls calls,
+        io.keelson.dataplane.routing.ServingSnapshot snapshot, Sink sink) {
+      return new PacedBody(loop, sink, bucket, enforced, allowed);
+    }
+  }
+}

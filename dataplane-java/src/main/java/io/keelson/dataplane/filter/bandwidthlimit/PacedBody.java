@@ -1,0 +1,98 @@
+package io.keelson.dataplane.filter.bandwidthlimit;
+
+import io.keelson.dataplane.filter.StreamedBodyCheck;
+import io.keelson.dataplane.filter.ratelimit.TokenBucket;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.EventLoop;
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * One body paced through a shared {@link TokenBucket} (a byte a token), as Envoy's StreamRateLimiter: chunks go on as
+ * soon as the bucket has tokens for them, in slices when it has fewer, and what waits is held in a queue of the chunks
+ * as read (never copied, never the whole body: above {@link #HIGH_WATER} bytes the producer is paused until the queue
+ * is below {@link #LOW_WATER}). When the bucket is empty a drain is scheduled on the loop for its next fill. Confined to
+ * its loop.
+ */
+final class PacedBody implements StreamedBodyCheck.Body {
+  static final int HIGH_WATER = 64 * 1024;
+  static final int LOW_WATER = 16 * 1024;
+
+  private final EventLoop loop;
+  private final StreamedBodyCheck.Sink sink;
+  private final TokenBucket bucket;
+  private final LongAdder enforced;
+  private final LongAdder allowedBytes;
+  private final ArrayDeque<ByteBuf> queue = new ArrayDeque<>();
+  private final Runnable drainTask = this::drainScheduled;
+  private long queued;
+  private boolean last;
+  private boolean scheduled;
+  private boolean paused;
+  private boolean waited;
+  private boolean ended;
+
+  PacedBody(EventLoop loop, StreamedBodyCheck.Sink sink, TokenBucket bucket, LongAdder enforced, LongAdder allowedBytes) {
+    this.loop = loop;
+    this.sink = sink;
+    this.bucket = bucket;
+    this.enforced = enforced;
+    this.allowedBytes = allowedBytes;
+  }
+
+  @Override
+  public void offer(ByteBuf chunk, boolean last) {
+    if (chunk.isReadable()) {
+      queue.addLast(chunk);
+      queued += chunk.readableBytes();
+    } else {
+      chunk.release();
+    }
+    this.last |= last;
+    if (!scheduled) {
+      drain();
+    }
+    if (!paused && queued > HIGH_WATER) {
+      paused = true;
+      sink.pause();
+    }
+  }
+
+  private void drainScheduled() {
+    scheduled = false;
+    drain();
+  }
+
+  private void drain() {
+    while (!queue.isEmpty()) {
+      ByteBuf head = queue.peekFirst();
+      long took = bucket.acquireUpTo(head.readableBytes());
+      if (took == 0) {
+        if (!waited) {
+          waited = true;
+          enforced.increment();
+        }
+        scheduled = true;
+        loop.schedule(drainTask, bucket.nanosToNextFill(), TimeUnit.NANOSECONDS);
+        return;
+      }
+      ByteBuf out = took == head.readableBytes() ? queue.pollFirst() : head.readRetainedSlice((int) took);
+      queued -= took;
+      allowedBytes.add(took);
+      sink.forward(out, last && queue.isEmpty());
+      if (last && queue.isEmpty()) {
+        ended = true;
+      }
+    }
+    if (paused && queued < LOW_WATER) {
+      paused = false;
+      sink.resume();
+    }
+    if (last && !ended) {
+      ended = true;
+      sink.forward(Unpooled.EMPTY_BUFFER, true);
+    }
+  }
+}
