@@ -161,9 +161,10 @@ final class IstioParser {
           if (h.equals("*") || !IstioGatewayParser.gatewayHost(h)) {
             m.error("sniHosts", "'" + h + "' is not an SNI name; expected a host name such as app.example.com or a"
                 + " wildcard *.example.com");
-          } else {
-            sni.add(h);
-            scopeSni.add(h);
+          } else { // a short name is its Service's in the VirtualService's namespace, as istiod expands it
+            String name = ServiceNames.fqdn(h, m.namespace());
+            sni.add(name);
+            scopeSni.add(name);
           }
         }
       }

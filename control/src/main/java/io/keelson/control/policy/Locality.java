@@ -17,6 +17,11 @@ public record Locality(String region, String zone, String subzone) {
    * both ({@code AugmentLabels}); {@code trafficDistribution: PreferSameNode} fails over by it last.
    */
   public static final String HOSTNAME = "kubernetes.io/hostname";
+  /**
+   * Istio's network label: a workload's network, and a proxy's (its metadata {@code NETWORK}), as istiod adds it to
+   * both ({@code AugmentLabels}); {@code trafficDistribution} fails over by it first.
+   */
+  public static final String NETWORK = "topology.istio.io/network";
   public static final Locality NONE = new Locality("", "", "");
 
   public Locality {

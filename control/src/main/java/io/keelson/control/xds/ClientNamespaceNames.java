@@ -57,29 +57,39 @@ final class ClientNamespaceNames {
   }
 
   /**
-   * A proxyless gRPC client dials {@code xds:///reviews}: the API listener named {@code reviews} is then its namespace's
-   * service's (a copy of {@code reviews.shop}'s under the short name), or none; namespace default's is
-   * {@code reviews.default} (its virtual host has that domain).
+   * A proxyless gRPC client dials {@code xds:///reviews} (or {@code reviews:PORT}): the API listener of that name is
+   * then its namespace's service's (a copy of {@code reviews.shop}'s under the short name), or none; namespace
+   * default's keeps its longer names ({@code reviews.default}, ..., whose virtual host has those domains).
    */
   private static List<Listener> withShortApiListeners(List<Listener> listeners, Map<String, String> keyOfShort,
       Set<String> defaults) {
+    Map<String, String> shortOfKey = shortOfKey(keyOfShort);
     Map<String, Listener> byName = new LinkedHashMap<>();
-    listeners.forEach(l -> byName.put(l.getName(), l));
-    for (String key : defaults) {
-      Listener api = byName.get(key);
-      if (api != null && api.hasApiListener()) {
-        byName.remove(key);
-        String qualified = key + "." + MeshNames.NAMESPACE;
-        byName.put(qualified, api.toBuilder().setName(qualified).build());
+    for (Listener l : listeners) {
+      if (!l.hasApiListener() || !defaults.contains(host(l.getName()))) {
+        byName.put(l.getName(), l);
       }
     }
-    keyOfShort.forEach((name, key) -> {
-      Listener api = byName.get(key);
-      if (api != null && api.hasApiListener()) {
-        byName.put(name, api.toBuilder().setName(name).build());
+    for (Listener l : listeners) {
+      String name = l.hasApiListener() ? shortOfKey.get(host(l.getName())) : null;
+      if (name != null) {
+        String renamed = name + l.getName().substring(host(l.getName()).length());
+        byName.put(renamed, l.toBuilder().setName(renamed).build());
       }
-    });
+    }
     return List.copyOf(byName.values());
+  }
+
+  /** {@code name} ({@code host} or {@code host:port}, not an IPv6 literal) without its port. */
+  private static String host(String name) {
+    int colon = name.startsWith("[") ? -1 : name.indexOf(':');
+    return colon < 0 ? name : name.substring(0, colon);
+  }
+
+  private static Map<String, String> shortOfKey(Map<String, String> keyOfShort) {
+    Map<String, String> out = new TreeMap<>();
+    keyOfShort.forEach((name, key) -> out.put(key, name));
+    return out;
   }
 
   private static Listener withTable(Listener l, Map<String, String> keyOfShort, Set<String> defaults) {
@@ -133,19 +143,20 @@ final class ClientNamespaceNames {
 
   private static RouteConfiguration withDomains(RouteConfiguration rc, Map<String, String> keyOfShort,
       Set<String> defaults) {
-    Map<String, String> shortOfKey = new TreeMap<>();
-    keyOfShort.forEach((name, key) -> shortOfKey.put(key, name));
+    Map<String, String> shortOfKey = shortOfKey(keyOfShort);
     RouteConfiguration.Builder b = rc.toBuilder();
     for (int i = 0; i < b.getVirtualHostsCount(); i++) {
       VirtualHost vh = b.getVirtualHosts(i);
       Set<String> domains = new LinkedHashSet<>();
       for (String d : vh.getDomainsList()) {
-        int colon = d.startsWith("[") ? -1 : d.indexOf(':');
-        String host = colon < 0 ? d : d.substring(0, colon);
-        String port = colon < 0 ? "" : d.substring(colon);
+        String host = host(d);
+        String port = d.substring(host.length());
         if (defaults.contains(host)) {
           domains.add(host + "." + MeshNames.NAMESPACE + port); // namespace default's, by its qualified name
           continue;
+        }
+        if (keyOfShort.containsKey(host)) {
+          continue; // a route's hostname that is this namespace's Service's short name: the Service's, as DNS says
         }
         domains.add(d);
         String name = shortOfKey.get(host);

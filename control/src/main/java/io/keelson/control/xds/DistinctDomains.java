@@ -2,6 +2,7 @@ package io.keelson.control.xds;
 
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -13,12 +14,24 @@ import org.slf4j.LoggerFactory;
  * The last guard of a RouteConfiguration: Envoy (and the data plane) refuses one whose domain is in two virtual hosts,
  * which would NACK the whole route config of every proxy it goes to. Admission refuses what it can see (a route's
  * hostname that is another Service's name); anything that still collides here keeps its first virtual host, and a
- * warning names the virtual host that lost it. Stateless.
+ * warning names the virtual host that lost it, once per (route config, domain, losing virtual host) while the clash
+ * lasts ({@link ChangeWarnings}: not on every translation of every proxy, nor from a dry run). Thread-safe.
  */
 final class DistinctDomains {
   private static final Logger LOG = LoggerFactory.getLogger(DistinctDomains.class);
+  private static final ChangeWarnings CLASHES = new ChangeWarnings(LOG);
 
   private DistinctDomains() {}
+
+  /** A new state: a clash it still has is not warned about again. */
+  static void changed() {
+    CLASHES.round();
+  }
+
+  /** Clash warnings logged since start, for tests. */
+  static long warnings() {
+    return CLASHES.logged();
+  }
 
   /** {@code routes} with each domain in at most one virtual host of its RouteConfiguration (the same list if so). */
   static List<RouteConfiguration> of(List<RouteConfiguration> routes) {
@@ -28,7 +41,7 @@ final class DistinctDomains {
       RouteConfiguration kept = of(rc);
       if (kept != rc) {
         if (out == null) {
-          out = new java.util.ArrayList<>(routes);
+          out = new ArrayList<>(routes);
         }
         out.set(i, kept);
       }
@@ -42,17 +55,22 @@ final class DistinctDomains {
     RouteConfiguration.Builder b = null;
     for (int i = 0; i < rc.getVirtualHostsCount(); i++) {
       VirtualHost vh = rc.getVirtualHosts(i);
-      List<String> kept = new java.util.ArrayList<>(vh.getDomainsCount());
-      for (String d : vh.getDomainsList()) {
+      List<String> kept = null; // copied at the first clash only
+      for (int j = 0; j < vh.getDomainsCount(); j++) {
+        String d = vh.getDomains(j);
         String first = owner.putIfAbsent(d.toLowerCase(Locale.ROOT), vh.getName());
-        if (first == null) {
+        if (first != null) {
+          if (kept == null) {
+            kept = new ArrayList<>(vh.getDomainsList().subList(0, j));
+          }
+          CLASHES.warn(rc.getName() + "|" + d.toLowerCase(Locale.ROOT) + "|" + vh.getName(), () -> "route config "
+              + rc.getName() + ": domain " + d + " of virtual host " + vh.getName() + " is already virtual host "
+              + first + "'s; left out of " + vh.getName());
+        } else if (kept != null) {
           kept.add(d);
-        } else {
-          LOG.warn("route config {}: domain {} of virtual host {} is already virtual host {}'s; left out of {}",
-              rc.getName(), d, vh.getName(), first, vh.getName());
         }
       }
-      if (kept.size() != vh.getDomainsCount()) {
+      if (kept != null) {
         if (b == null) {
           b = rc.toBuilder();
         }

@@ -178,19 +178,18 @@ final class LocalityAssignments {
 
   /**
    * What {@code trafficDistribution: PreferClose} (or {@code PreferSameZone}) stands for, as istiod's
-   * {@code GetLocalityLbSetting} builds it: failover by the caller's region, then zone, with or without
-   * outlierDetection. (istiod lists the network label first; Keelson has one network, and a label neither side has
-   * would tell no endpoint apart.)
+   * {@code GetLocalityLbSetting} builds it: failover by the caller's network ({@value Locality#NETWORK}: a label neither
+   * side has tells no endpoint apart), then region, then zone, with or without outlierDetection.
    */
   static final Policy.LocalityLbSetting PREFER_CLOSE = new Policy.LocalityLbSetting(true, List.of(), List.of(),
-      List.of(Locality.REGION, Locality.ZONE));
+      List.of(Locality.NETWORK, Locality.REGION, Locality.ZONE));
 
   /**
-   * What {@code PreferSameNode} stands for, as istiod builds it: region, zone, subzone, then the node (its label
-   * {@code kubernetes.io/hostname}: an endpoint's node, and the caller's from its metadata {@code NODE_NAME}).
+   * What {@code PreferSameNode} stands for, as istiod builds it: network, region, zone, subzone, then the node (its
+   * label {@code kubernetes.io/hostname}: an endpoint's node, and the caller's from its metadata {@code NODE_NAME}).
    */
   static final Policy.LocalityLbSetting PREFER_SAME_NODE = new Policy.LocalityLbSetting(true, List.of(), List.of(),
-      List.of(Locality.REGION, Locality.ZONE, Locality.SUBZONE, Locality.HOSTNAME));
+      List.of(Locality.NETWORK, Locality.REGION, Locality.ZONE, Locality.SUBZONE, Locality.HOSTNAME));
 
   /** {@link #rule(Policy.DestinationRule, boolean, Policy.TrafficDistribution)} without a traffic distribution. */
   static Rule rule(Policy.DestinationRule dr, boolean meshEnabled) {

@@ -199,7 +199,7 @@ public final class MeshTranslator {
         routes.addAllVirtualHosts(virtualHosts(state, svc, httpPorts, names));
       }
       if (apiListeners && !httpPorts.isEmpty()) {
-        listeners.add(apiListener(svc.name()));
+        apiListenerNames(svc, httpPorts).forEach(name -> listeners.add(apiListener(svc.name(), name)));
       }
     }
     assignments.end();
@@ -722,14 +722,29 @@ public final class MeshTranslator {
     return List.copyOf(filters);
   }
 
-  private static Listener apiListener(String service) {
+  /**
+   * The names a proxyless gRPC client may dial {@code svc} by ({@code xds:///NAME}), one API listener each, as istiod
+   * answers them: each of its {@link MeshNames#names} (the key, ..., {@code NAME.NS.svc.cluster.local}) alone and with
+   * {@code :PORT} of each of its HTTP {@code ports}; its virtual host has the same domains, where gRPC looks the
+   * name up.
+   */
+  static List<String> apiListenerNames(Policy.Service svc, List<Integer> ports) {
+    List<String> out = new ArrayList<>();
+    for (String name : MeshNames.names(svc)) {
+      out.add(name);
+      ports.forEach(p -> out.add(name + ":" + p));
+    }
+    return out;
+  }
+
+  private static Listener apiListener(String service, String name) {
     HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
         .setStatPrefix(service)
         .setRds(Rds.newBuilder().setConfigSource(ADS).setRouteConfigName(OUTBOUND))
         .addHttpFilters(router())
         .build();
     return Listener.newBuilder()
-        .setName(service)
+        .setName(name)
         .setApiListener(ApiListener.newBuilder().setApiListener(Any.pack(hcm)))
         .build();
   }

@@ -67,6 +67,8 @@ public final class NodeRegistration {
   public static final String ISTIO_NAMESPACE = "NAMESPACE";
   /** Istio's node metadata: the Kubernetes node the proxy runs on (its pod's {@code spec.nodeName}). */
   public static final String NODE_NAME = "NODE_NAME";
+  /** A proxy's network (istiod's proxy metadata {@code NETWORK}): the caller's {@value Locality#NETWORK} label. */
+  public static final String NETWORK = "NETWORK";
 
   private NodeRegistration() {}
 
@@ -211,7 +213,7 @@ public final class NodeRegistration {
     Policy.Meta meta = new Policy.Meta("keelson.io/v1alpha1", "Workload", name, "xds-node:" + node.getId(), "");
     // The node's locality (bin/keelson proxy --locality) becomes the workload's topology labels, as istiod's. Its node
     // (kubernetes.io/hostname, what PreferSameNode compares) is only the one its labels declare (--labels), as the
-    // operator starts the proxy: not its NODE_NAME, which places the proxy as a caller only (withNodeName), so a proxy
+    // operator starts the proxy: not its NODE_NAME, which places the proxy as a caller only (augmented), so a proxy
     // cannot draw every node's PreferSameNode calls by claiming to be on each (istiod reads a pod's node from the API).
     Locality locality = Locality.of(node.getLocality());
     return new Policy.Workload(meta, service, address, port,
@@ -219,18 +221,21 @@ public final class NodeRegistration {
   }
 
   /**
-   * {@code labels} (a proxy's, as a caller) with the node's {@value #NODE_NAME} as label {@value Locality#HOSTNAME},
-   * as istiod augments a proxy's labels (what {@code PreferSameNode} compares); {@code labels} when it sends none. Not
-   * for the endpoint it registers ({@link #workload}).
+   * {@code labels} (a proxy's, as a caller) with the node's {@value #NODE_NAME} as label {@value Locality#HOSTNAME} and
+   * its {@value #NETWORK} as label {@value Locality#NETWORK}, as istiod augments a proxy's labels (what
+   * {@code trafficDistribution} compares); {@code labels} when it sends neither. Not for the endpoint it registers
+   * ({@link #workload}).
    */
-  static Map<String, String> withNodeName(Node node, Map<String, String> labels) {
-    Value name = node.getMetadata().getFieldsMap().get(NODE_NAME);
-    if (name == null || name.getStringValue().isEmpty()) {
-      return labels;
+  static Map<String, String> augmented(Node node, Map<String, String> labels) {
+    Map<String, String> out = null;
+    for (Map.Entry<String, String> e : Map.of(NODE_NAME, Locality.HOSTNAME, NETWORK, Locality.NETWORK).entrySet()) {
+      Value value = node.getMetadata().getFieldsMap().get(e.getKey());
+      if (value != null && !value.getStringValue().isEmpty()) {
+        out = out == null ? new java.util.HashMap<>(labels) : out;
+        out.put(e.getValue(), value.getStringValue());
+      }
     }
-    Map<String, String> out = new java.util.HashMap<>(labels);
-    out.put(Locality.HOSTNAME, name.getStringValue());
-    return Map.copyOf(out);
+    return out == null ? labels : Map.copyOf(out);
   }
 
   /**

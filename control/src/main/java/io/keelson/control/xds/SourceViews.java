@@ -30,8 +30,7 @@ final class SourceViews {
   // Per client namespace, what it does not see (ExportVisibility's signature).
   private final Map<String, String> exportSignatures = new HashMap<>();
   private boolean live = true; // false for a dry run's views (of): they warn about nothing
-  private java.util.Set<String> warnedUnexported = java.util.Set.of(); // delegates not exported, as last warned
-  private long delegationWarnings;
+  private final ChangeWarnings delegationWarnings = new ChangeWarnings(LOG); // delegates not exported
   // Per namespace and workload labels, the signature: every push asks once per proxy, N proxies alike cost one pass.
   private final Map<Workload, String> signatures = new HashMap<>();
   private int lookups; // DestinationRuleLookups built for the current state
@@ -49,13 +48,8 @@ final class SourceViews {
     java.util.Set<String> unexported = new java.util.TreeSet<>();
     state = Delegation.withExportedDelegates(current, exports.virtualServices(), unexported);
     if (live) { // once per change of a (root, delegate) pair, not on every change nor from a dry run
-      for (String why : unexported) {
-        if (!warnedUnexported.contains(why)) {
-          LOG.warn(why);
-          delegationWarnings++;
-        }
-      }
-      warnedUnexported = unexported;
+      delegationWarnings.round();
+      unexported.forEach(why -> delegationWarnings.warn(why, () -> why));
     }
     root = rootNamespace;
     views.clear();
@@ -73,7 +67,7 @@ final class SourceViews {
 
   /** Warnings logged since start that a root's delegate is not exported to the root's namespace, for tests. */
   long delegationWarnings() {
-    return delegationWarnings;
+    return delegationWarnings.logged();
   }
 
   /** Istio's meshConfig exportTo defaults; call {@link #changed} after. */

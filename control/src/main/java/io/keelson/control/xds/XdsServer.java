@@ -466,8 +466,8 @@ public final class XdsServer implements AutoCloseable {
    * exportTo not applied ({@link #changedFor} is per proxy view).
    */
   public MeshResources preview(PolicySet state) {
-    return sidecars.translate(new DestinationRuleLookup(state,
-        io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE).view(null), workloads());
+    return ChangeWarnings.quietly(() -> sidecars.translate(new DestinationRuleLookup(state,
+        io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE).view(null), workloads()));
   }
 
   /** Resources currently given to sidecars. */
@@ -487,6 +487,10 @@ public final class XdsServer implements AutoCloseable {
    * sidecar preview so that the answer names exactly the proxies a change reaches.
    */
   public Map<String, List<String>> changedFor(PolicySet before, PolicySet after) {
+    return ChangeWarnings.quietly(() -> compared(before, after)); // a dry run: the state compared may never be
+  }
+
+  private Map<String, List<String>> compared(PolicySet before, PolicySet after) {
     List<Policy.Workload> workloads = List.copyOf(workloads());
     Map<String, MeshResources[]> byKind = new java.util.HashMap<>();
     Map<String, List<String>> out = new java.util.TreeMap<>();
@@ -669,6 +673,7 @@ public final class XdsServer implements AutoCloseable {
       // are the source views' (per signature).
       PolicySet state = sources.changed(store.current(),
           io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
+      DistinctDomains.changed(); // a route domain clash is warned about once while it lasts
       translated = state;
       byOutboundPort.clear();
       byNode.clear();
@@ -1208,7 +1213,7 @@ public final class XdsServer implements AutoCloseable {
     }
     ProxyState state = new ProxyState(streamId, node.getId(), w != null ? w.service() : node.getCluster(), delta,
         isProxyless, NodeRegistration.outboundPort(node, outboundPort), NodeRegistration.proxyLocality(node, w),
-        NodeRegistration.withNodeName(node, w != null ? w.labels() : gateway != null ? gateway.labels()
+        NodeRegistration.augmented(node, w != null ? w.labels() : gateway != null ? gateway.labels()
             : isProxyless ? NodeRegistration.labels(node) : Map.of()), namespace); // failoverPriority, sourceLabels
     String principal = token == null ? "plaintext" : "token:" + token.namespace();
     holdLock.lock();

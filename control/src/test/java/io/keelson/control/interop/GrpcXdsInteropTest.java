@@ -359,6 +359,32 @@ class GrpcXdsInteropTest {
   }
 
   /**
+   * istiod's proxyless clients dial a service by its fully qualified name and port
+   * ({@code xds:///NAME.NS.svc.cluster.local:PORT}) or by {@code NAME.NS.svc}: each is an API listener of its own,
+   * whose name picks the service's virtual host.
+   */
+  @Test
+  void grpcJavasXdsClientDialsTheServicesLongerNames() throws Exception {
+    Server v1 = backend("v1");
+    Server v2 = backend("v2");
+    store.apply(PolicyParser.parse("dialed.yaml", SHOP.replace("shop", "dialed").formatted(port(v1), port(v2)))
+        .policies(), false);
+    try {
+      for (String target : java.util.List.of("dialed.default.svc.cluster.local:50051", "dialed.default.svc")) {
+        ManagedChannel channel = Grpc.newChannelBuilder("xds:///" + target, InsecureChannelCredentials.create()).build();
+        try {
+          assertThat(count(channel, 20).keySet()).as(target).isNotEmpty().isSubsetOf("v1", "v2");
+        } finally {
+          channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+      }
+    } finally {
+      v1.shutdownNow();
+      v2.shutdownNow();
+    }
+  }
+
+  /**
    * A proxyless client's namespace is its bootstrap's node metadata {@code NAMESPACE} (as istiod reads it), so a
    * {@code sourceNamespace} match meets it (no SPIFFE ID says otherwise).
    */

@@ -91,6 +91,23 @@ class StreamPolicyParserTest {
   }
 
   @Test
+  void tlsShortSniHostsAreExpandedInTheVirtualServicesNamespaceAsIstiod() throws Exception {
+    var vs = (Policy.Routes) only("""
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: db, namespace: shop }
+        spec:
+          hosts: [ db ]
+          tls:
+          - match: [ { port: 443, sniHosts: [ db, db.other, "*.example" ] } ]
+            route:
+            - destination: { host: db }
+        """);
+    assertThat(vs.streams().getFirst().sniHosts())
+        .containsExactly("db.shop.svc.cluster.local", "db.other", "*.example");
+  }
+
+  @Test
   void badTcpAndTlsRulesAreRefusedByFieldPath() {
     assertThat(errors("""
         apiVersion: networking.istio.io/v1

@@ -294,7 +294,7 @@ class NamespacedServicesTranslationTest {
     List<String> names = shop.listeners().stream().map(io.envoyproxy.envoy.config.listener.v3.Listener::getName)
         .toList();
     assertThat(names).doesNotHaveDuplicates().contains("reviews", "reviews.shop", "reviews.bookinfo",
-        "reviews.default");
+        "reviews.default", "reviews.shop.svc", "reviews.shop.svc.cluster.local", "reviews.default.svc.cluster.local");
     assertThat(ClientNamespaceNames.apply(shared, state, "payments").listeners())
         .extracting(io.envoyproxy.envoy.config.listener.v3.Listener::getName)
         .as("xds:///reviews from payments: no such service").doesNotContain("reviews").contains("reviews.default");

@@ -62,11 +62,24 @@ class PreferSameNodeAdsTest {
   }
 
   private static Proxy sidecar(XdsServer xds, String id, String nodeName, String zone, int port, boolean labelled) {
+    return sidecar(xds, id, nodeName, zone, port, labelled, null);
+  }
+
+  /** As above, on Istio network {@code network} (its metadata NETWORK, and its endpoint's label), unless null. */
+  private static Proxy sidecar(XdsServer xds, String id, String nodeName, String zone, int port, boolean labelled,
+      String network) {
     Struct.Builder md = Struct.newBuilder()
         .putFields(NodeRegistration.NODE_NAME, Value.newBuilder().setStringValue(nodeName).build());
+    if (network != null) {
+      md.putFields(NodeRegistration.NETWORK, Value.newBuilder().setStringValue(network).build());
+    }
     if (labelled && port > 0) {
-      md.putFields(NodeRegistration.LABELS, Value.newBuilder().setStructValue(Struct.newBuilder()
-          .putFields("kubernetes.io/hostname", Value.newBuilder().setStringValue(nodeName).build())).build());
+      Struct.Builder labels = Struct.newBuilder()
+          .putFields("kubernetes.io/hostname", Value.newBuilder().setStringValue(nodeName).build());
+      if (network != null) {
+        labels.putFields("topology.istio.io/network", Value.newBuilder().setStringValue(network).build());
+      }
+      md.putFields(NodeRegistration.LABELS, Value.newBuilder().setStructValue(labels).build());
     }
     if (port > 0) {
       md.putFields(NodeRegistration.SERVICE, Value.newBuilder().setStringValue("reviews").build())
@@ -108,6 +121,22 @@ class PreferSameNodeAdsTest {
           .policies(), false);
       await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
           assertThat(web.priorities("reviews")).isEqualTo(Map.of(18081, 0, 18082, 0, 18083, 0, 18084, 0)));
+    }
+  }
+
+  @Test
+  void theCallersNetworkComesBeforeItsNodeAsIstiods() throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("mesh.yaml", MESH).policies(), false);
+    try (XdsServer xds = new XdsServer(store, 15001).start("127.0.0.1", 0);
+        Proxy near = sidecar(xds, "reviews-1", "node-1", "a", 18091, true, "net-east");
+        Proxy far = sidecar(xds, "reviews-2", "node-2", "b", 18092, true, "net-west");
+        Proxy web = sidecar(xds, "web-1", "node-1", "a", 0, true, "net-west")) {
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+        // web shares node and zone with reviews-1, but its network with reviews-2 only: the network goes first
+        assertThat(web.priorities("reviews")).isEqualTo(Map.of(18092, 0, 18091, 1));
+        assertThat(near.priorities("reviews")).isEqualTo(Map.of(18091, 0, 18092, 1));
+      });
     }
   }
 }

@@ -43,7 +43,8 @@ class RouteDomainUniquenessTest {
 
   @Test
   void refusesRouteHostnameThatIsAnotherServicesName() {
-    for (String name : List.of("ratings.shop", "ratings.shop.svc", "ratings.shop.svc.cluster.local")) {
+    // ratings alone too: the route is of namespace shop, where istiod reads it as ratings.shop.svc.cluster.local
+    for (String name : List.of("ratings", "ratings.shop", "ratings.shop.svc", "ratings.shop.svc.cluster.local")) {
       assertThatThrownBy(() -> new PolicyStore().apply(PolicyParser.parse("mesh.yaml",
           SERVICES + route("r", "reviews", name)).policies(), false))
           .hasMessageContaining("HTTPRoute/shop/r: spec.hostnames[0]: '" + name
@@ -57,6 +58,35 @@ class RouteDomainUniquenessTest {
         SERVICES + route("a", "reviews", "api.shop.example") + "---\n" + route("b", "ratings", "api.shop.example"))
         .policies(), false))
         .hasMessageContaining("spec.hostnames[0]: 'api.shop.example' is already a name of route HTTPRoute/shop/");
+  }
+
+  @Test
+  void aShortHostnameOfAnotherNamespacesServiceIsThatServicesForItsClients() throws Exception {
+    String web = """
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: stock, namespace: web }
+        spec: { ports: [ { name: http, port: 9080 } ] }
+        ---
+        """;
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("mesh.yaml", SERVICES + web + route("r", "reviews", "stock")).policies(), false);
+    MeshResources shared = new MeshTranslator(15001, false).translate(store.current(), List.of());
+    DistinctDomains.changed();
+    DistinctDomains.changed();
+    long before = DistinctDomains.warnings();
+    // namespace web's apps resolve stock to their own Service (Kubernetes' search path): its virtual host has it
+    MeshResources inWeb = ClientNamespaceNames.apply(shared, store.current(), "web");
+    assertThat(domainsOf(inWeb, "stock.web")).contains("stock");
+    assertThat(domainsOf(inWeb, "reviews.shop")).doesNotContain("stock");
+    assertThat(DistinctDomains.warnings()).as("no clash left to warn about").isEqualTo(before);
+    // anywhere else the route's hostname is reviews'
+    assertThat(domainsOf(ClientNamespaceNames.apply(shared, store.current(), "shop"), "reviews.shop")).contains("stock");
+  }
+
+  private static List<String> domainsOf(MeshResources r, String virtualHost) {
+    return r.routes().getFirst().getVirtualHostsList().stream().filter(vh -> vh.getName().equals(virtualHost))
+        .findFirst().orElseThrow().getDomainsList();
   }
 
   @Test
@@ -79,6 +109,42 @@ class RouteDomainUniquenessTest {
     // ratings' virtual host comes first (documents in key order): it keeps its own name, the route's hostname goes.
     assertThat(ratings.getDomainsList()).contains("ratings.shop.svc.cluster.local");
     assertThat(reviews.getDomainsList()).doesNotContain("ratings.shop.svc.cluster.local").contains("reviews.shop");
+  }
+
+  @Test
+  void warnsOfAClashOncePerTranslationsOfOneStateAndAgainOnlyWhenItComesBack() throws Exception {
+    PolicySet state = PolicySet.EMPTY.with(PolicyParser.parse("mesh.yaml",
+        SERVICES + route("r", "reviews", "ratings.shop.svc")).policies());
+    MeshTranslator translator = new MeshTranslator(15001, false);
+    DistinctDomains.changed();
+    DistinctDomains.changed(); // no clash from earlier tests is remembered
+    long before = DistinctDomains.warnings();
+    ChangeWarnings.quietly(() -> translator.translate(state, List.of()));
+    assertThat(DistinctDomains.warnings()).as("a dry run's translation").isEqualTo(before);
+    translator.translate(state, List.of());
+    translator.translate(state, List.of());
+    assertThat(DistinctDomains.warnings()).as("two translations of one clash").isEqualTo(before + 1);
+    DistinctDomains.changed();
+    translator.translate(state, List.of());
+    assertThat(DistinctDomains.warnings()).as("a change that keeps the clash").isEqualTo(before + 1);
+    DistinctDomains.changed();
+    DistinctDomains.changed(); // a state without it
+    translator.translate(state, List.of());
+    assertThat(DistinctDomains.warnings()).as("the clash back").isEqualTo(before + 2);
+  }
+
+  @Test
+  void distinctDomainsCopiesNothingWithoutAClash() {
+    RouteConfiguration rc = RouteConfiguration.newBuilder().setName("x")
+        .addVirtualHosts(VirtualHost.newBuilder().setName("a").addDomains("a.example").addDomains("b.example"))
+        .addVirtualHosts(VirtualHost.newBuilder().setName("b").addDomains("c.example").addDomains("A.example")
+            .addDomains("d.example"))
+        .build();
+    RouteConfiguration kept = DistinctDomains.of(rc);
+    assertThat(kept.getVirtualHosts(0)).isSameAs(rc.getVirtualHosts(0));
+    assertThat(kept.getVirtualHosts(1).getDomainsList()).containsExactly("c.example", "d.example");
+    List<RouteConfiguration> fine = List.of(rc.toBuilder().removeVirtualHosts(1).build());
+    assertThat(DistinctDomains.of(fine)).isSameAs(fine);
   }
 
   @Test
