@@ -1,8 +1,5 @@
 package io.keelson.dataplane.xds;
 
-import static io.keelson.dataplane.testing.ProxyHarness.allTo;
-import static io.keelson.dataplane.testing.ProxyHarness.bootstrap;
-import static io.keelson.dataplane.testing.ProxyHarness.cluster;
 import static io.keelson.dataplane.xds.MeshResources.address;
 import static io.keelson.dataplane.xds.MeshResources.listener;
 import static io.keelson.dataplane.xds.MeshResources.route;
@@ -46,28 +43,7 @@ class XdsDnsClusterResolverTest {
               "@type": type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig
               resolvers: [{ socket_address: { address: 127.0.0.1, port_value: %d } }]
               dns_resolver_options: { no_default_search_domain: true }
-          dynamic_resources:
-            ads_config:
-              api_type: GRPC
-              transport_api_version: V3
-              grpc_services:
-              - envoy_grpc: { cluster_name: xds_cluster }
-            lds_config: { ads: {}, resource_api_version: V3 }
-            cds_config: { ads: {}, resource_api_version: V3 }
-          """.formatted(dns.port()) + bootstrap(allTo("v1"), cluster("v1", "ROUND_ROBIN", v1.port()) + """
-            - name: xds_cluster
-              type: STATIC
-              connect_timeout: 1s
-              typed_extension_protocol_options:
-                envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                  "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                  explicit_http_config: { http2_protocol_options: {} }
-              load_assignment:
-                cluster_name: xds_cluster
-                endpoints:
-                - lb_endpoints:
-                  - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } }
-          """.formatted(controlPlane.port()));
+          """.formatted(dns.port()) + MeshResources.adsBootstrap(controlPlane.port(), v1.port());
       AdsSource ads = BootstrapLoader.parseAdsSource(yaml, "dns.yaml");
       try (ProxyHarness proxy = new ProxyHarness(yaml, PipelineMode.INLINE);
           XdsClient client = XdsClient.startInstalling(XdsClientConfig.fromBootstrap(ads), proxy.server::install)) {
