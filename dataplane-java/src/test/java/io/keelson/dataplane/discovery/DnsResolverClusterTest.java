@@ -140,6 +140,22 @@ class DnsResolverClusterTest {
     assertThat(upstreamsOf(6)).containsExactlyInAnyOrder("2", "3");
   }
 
+  /** dns_jitter adds a random pause below it to each refresh: with 10 s of jitter a 0.1 s refresh rate rarely asks. */
+  @Test
+  void dnsJitterLengthensThePauseBetweenRefreshes() throws Exception {
+    List<TestUpstream> b = TestUpstreams.onLoopbackAddresses(closeables, 2);
+    Dnsmasq dns = dnsmasq(60);
+    dns.answer(name, "127.0.0.2");
+    start(cares(dns.port(), "") + "dns_refresh_rate: 0.1s\ndns_jitter: 10s\n", b.get(0).port(), "");
+    await().atMost(WAIT).until(() -> proxy.get("/work").statusCode() == 200);
+    long asked = dns.queries(name);
+    long since = System.nanoTime();
+    while (System.nanoTime() - since < Duration.ofSeconds(2).toNanos()) { // 0.1 s alone: about 20 lookups
+      assertThat(upstreamsOf(1)).containsExactly("2");
+    }
+    assertThat(dns.queries(name) - asked).isLessThan(5);
+  }
+
   /**
    * An IP-literal endpoint in a DNS cluster with a resolver config and respect_dns_ttl (as istiod writes every DNS
    * cluster): the literal is its own answer, over UDP and TCP alike, with no query to the server.
