@@ -21,15 +21,26 @@ import java.util.List;
  *                       (a TTL of 0: {@code refreshRate}), as Envoy
  * @param resolver       the cluster's DNS resolver config (its own, else the bootstrap's), or null for the system's
  *                       resolver through the JDK
+ * @param jitter         dns_jitter: a random pause below it added to each successful lookup's next one (zero: none)
  */
 public record DnsResolution(boolean logical, Duration refreshRate, Duration failureBase, Duration failureMax,
-    LookupFamily family, boolean respectTtl, DnsResolverConfig resolver) {
+    LookupFamily family, boolean respectTtl, DnsResolverConfig resolver, Duration jitter) {
   public static final Duration DEFAULT_REFRESH_RATE = Duration.ofSeconds(5);
+
+  public DnsResolution {
+    java.util.Objects.requireNonNull(jitter, "jitter");
+  }
+
+  /** Without dns_jitter. */
+  public DnsResolution(boolean logical, Duration refreshRate, Duration failureBase, Duration failureMax,
+      LookupFamily family, boolean respectTtl, DnsResolverConfig resolver) {
+    this(logical, refreshRate, failureBase, failureMax, family, respectTtl, resolver, Duration.ZERO);
+  }
 
   /** The system resolver through the JDK, TTLs not respected. */
   public DnsResolution(boolean logical, Duration refreshRate, Duration failureBase, Duration failureMax,
       LookupFamily family) {
-    this(logical, refreshRate, failureBase, failureMax, family, false, null);
+    this(logical, refreshRate, failureBase, failureMax, family, false, null, Duration.ZERO);
   }
 
   /** True when the records' TTLs or other servers are needed: the JDK's resolver gives neither. */

@@ -7,19 +7,20 @@ import io.keelson.dataplane.stats.ClusterStats;
 import io.netty.util.NetUtil;
 import java.net.InetAddress;
 import java.time.Duration;
-import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * One DNS cluster's background resolution: every endpoint's host name looked up each refresh, the latest answers kept
- * (a failed lookup keeps the previous answer of that name, as Envoy), the next refresh scheduled after
- * dns_refresh_rate (with respect_dns_ttl, the records' least TTL) or, after a failure, dns_failure_refresh_rate's jittered exponential backoff. Thread-safe: lookup
- * threads report, the owner reads under this object's lock.
+ * One DNS cluster's background resolution, per name as Envoy's STRICT_DNS: each distinct host name of its endpoints
+ * looked up on a timer of its own (one per name, so as many as the cluster has names), its latest answer kept (a failed
+ * lookup keeps the previous answer, as Envoy), its next lookup after dns_refresh_rate (with respect_dns_ttl, its own
+ * answer's least TTL) plus dns_jitter or, after a failure, dns_failure_refresh_rate's jittered exponential backoff of
+ * that name's failures. Thread-safe: lookup threads report, the owner reads under this object's lock.
  */
 final class DnsClusterResolution {
   private final ClusterConfig source;
@@ -27,12 +28,23 @@ final class DnsClusterResolution {
   private final DnsLookups lookups;
   private final ClusterStats stats;
   private final Runnable changed;
-  /** Per source endpoint, the addresses of its latest answer (after dns_lookup_family); empty before one. */
-  private final List<List<InetAddress>> answers = new ArrayList<>(); // guarded by this
-  private boolean done; // the first refresh finished; guarded by this
-  private int failures; // refreshes failed in a row; guarded by this
+  /** Each distinct host name of the endpoints, in their order. */
+  private final Map<String, Name> names = new LinkedHashMap<>(); // the map fixed at construction; entries guarded by this
+  private int waiting; // names without a first answer or failure yet; guarded by this
   private boolean stopped; // guarded by this
-  private ScheduledFuture<?> timer; // guarded by this
+
+  /** One name's state. Guarded by the resolution's lock. */
+  private static final class Name {
+    final String host;
+    List<InetAddress> addresses = List.of(); // of its latest answer (after dns_lookup_family); empty before one
+    boolean done; // its first lookup finished
+    int failures; // lookups failed in a row
+    ScheduledFuture<?> timer;
+
+    Name(String host) {
+      this.host = host;
+    }
+  }
 
   DnsClusterResolution(ClusterConfig source, DnsLookups lookups, ClusterStats stats, Runnable changed) {
     this.source = source;
@@ -40,9 +52,10 @@ final class DnsClusterResolution {
     this.lookups = lookups;
     this.stats = stats;
     this.changed = changed;
-    for (int i = 0; i < source.endpoints().size(); i++) {
-      answers.add(List.of());
+    for (EndpointConfig e : source.endpoints()) {
+      names.computeIfAbsent(e.host(), Name::new);
     }
+    waiting = names.size();
   }
 
   ClusterConfig source() {
@@ -54,19 +67,22 @@ final class DnsClusterResolution {
     return c.equals(source) || c.withEndpoints(source.endpoints()).equals(source);
   }
 
+  /** True once every name's first lookup finished (answered or failed): the cluster no longer warms. */
   synchronized boolean done() {
-    return done;
+    return waiting == 0;
   }
 
-  /** Starts the first lookup now. */
+  /** Starts every name's first lookup now. */
   void start() {
-    refresh();
+    names.values().forEach(this::refresh);
   }
 
   synchronized void stop() {
     stopped = true;
-    if (timer != null) {
-      timer.cancel(false);
+    for (Name n : names.values()) {
+      if (n.timer != null) {
+        n.timer.cancel(false);
+      }
     }
   }
 
@@ -76,9 +92,8 @@ final class DnsClusterResolution {
    */
   synchronized ClusterConfig resolved() {
     Set<EndpointConfig> hosts = new LinkedHashSet<>();
-    for (int i = 0; i < answers.size(); i++) {
-      EndpointConfig e = source.endpoints().get(i);
-      for (InetAddress a : answers.get(i)) {
+    for (EndpointConfig e : source.endpoints()) {
+      for (InetAddress a : names.get(e.host()).addresses) {
         hosts.add(e.withHost(NetUtil.toAddressString(a)));
         if (dns.logical()) {
           break;
@@ -88,75 +103,49 @@ final class DnsClusterResolution {
     return source.withEndpoints(List.copyOf(hosts));
   }
 
-  private void refresh() {
-    List<EndpointConfig> endpoints = source.endpoints();
+  private void refresh(Name n) {
     synchronized (this) {
       if (stopped) {
         return;
       }
     }
     stats.updateAttempt.increment();
-    if (endpoints.isEmpty()) {
-      finish(new DnsAnswer[0], false);
-      return;
-    }
-    DnsAnswer[] got = new DnsAnswer[endpoints.size()];
-    AtomicInteger left = new AtomicInteger(endpoints.size());
-    boolean[] failed = {false}; // written before the decrement that publishes it to the last lookup's thread
-    for (int i = 0; i < endpoints.size(); i++) {
-      int at = i;
-      lookups.resolve(endpoints.get(i).host(), dns, answer -> {
-        got[at] = answer;
-        if (left.decrementAndGet() == 0) {
-          finish(got, failed[0]);
-        }
-      }, error -> {
-        failed[0] = true;
-        if (left.decrementAndGet() == 0) {
-          finish(got, failed[0]);
-        }
-      });
-    }
+    lookups.resolve(n.host, dns, answer -> finish(n, answer), error -> finish(n, null));
   }
 
-  private void finish(DnsAnswer[] got, boolean failed) {
-    boolean change;
+  /** Takes {@code n}'s lookup: its {@code answer}, null after a failure. */
+  private void finish(Name n, DnsAnswer answer) {
+    boolean change = false;
     synchronized (this) {
       if (stopped) {
         return;
       }
-      change = !done;
-      done = true;
-      for (int i = 0; i < got.length; i++) {
-        if (got[i] != null && !got[i].addresses().equals(answers.get(i))) { // a failed name keeps its previous answer
-          answers.set(i, got[i].addresses());
-          change = true;
-        }
+      if (!n.done) {
+        n.done = true;
+        waiting--;
+        change = waiting == 0; // the cluster stops warming
       }
-      failures = failed ? failures + 1 : 0;
-      timer = lookups.after(failed ? backoff(failures) : next(got), this::refresh);
+      if (answer != null && !answer.addresses().equals(n.addresses)) { // a failed name keeps its previous answer
+        n.addresses = answer.addresses();
+        change = true;
+      }
+      n.failures = answer == null ? n.failures + 1 : 0;
+      n.timer = lookups.after(answer == null ? backoff(n.failures) : next(answer), () -> refresh(n));
     }
-    (failed ? stats.updateFailure : stats.updateSuccess).increment();
+    (answer == null ? stats.updateFailure : stats.updateSuccess).increment();
     if (change) {
       changed.run();
     }
   }
 
   /**
-   * The pause after a successful refresh: dns_refresh_rate, or with respect_dns_ttl the least TTL of the answers'
-   * records, as Envoy (a TTL of 0, or none, leaves dns_refresh_rate).
+   * The pause after a successful lookup: dns_refresh_rate, or with respect_dns_ttl the least TTL of the answer's
+   * records, as Envoy (a TTL of 0, or none, leaves dns_refresh_rate); plus up to dns_jitter.
    */
-  private Duration next(DnsAnswer[] got) {
-    if (!dns.respectTtl()) {
-      return dns.refreshRate();
-    }
-    long ttl = Long.MAX_VALUE;
-    for (DnsAnswer a : got) {
-      if (a != null && usableTtl(a.ttlSeconds())) {
-        ttl = Math.min(ttl, a.ttlSeconds());
-      }
-    }
-    return refreshAfterTtl(ttl, dns.refreshRate());
+  private Duration next(DnsAnswer answer) {
+    Duration pause = dns.respectTtl() ? refreshAfterTtl(answer.ttlSeconds(), dns.refreshRate()) : dns.refreshRate();
+    long jitter = dns.jitter().toMillis();
+    return jitter == 0 ? pause : pause.plusMillis(ThreadLocalRandom.current().nextLong(jitter));
   }
 
   /** The longest pause respect_dns_ttl takes, whatever the TTL (so a bad record cannot freeze the hosts for days). */

@@ -32,11 +32,18 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One question asked over TCP (Envoy's use_tcp_for_dns_lookups), of each server in turn until one answers: a connection
- * per query, closed with it, each server given {@code timeout} to connect and answer. The name is asked as given (no
- * search list). Confined to the DNS client's event loop.
+ * per query, closed with it, each server given {@code timeout} to connect and answer; an NXDOMAIN answer ends it
+ * ({@link NoSuchName}). Confined to the DNS client's event loop.
  */
 final class TcpDnsQuery {
   private TcpDnsQuery() {}
+
+  /** A server's NXDOMAIN: the name does not exist (the search list goes on). */
+  static final class NoSuchName extends UnknownHostException {
+    NoSuchName(String message) {
+      super(message);
+    }
+  }
 
   /** The address records answering {@code name}'s {@code type} question; fails when no server answers it. */
   static Future<List<DnsAnswer.Address>> ask(EventLoop loop, List<InetSocketAddress> servers, String name,
@@ -56,6 +63,8 @@ final class TcpDnsQuery {
     one.addListener(f -> {
       if (f.isSuccess()) {
         answer.trySuccess(one.getNow());
+      } else if (f.cause() instanceof NoSuchName) { // an answer: no other server is asked
+        answer.tryFailure(f.cause());
       } else {
         attempt(loop, servers, i + 1, name, type, timeout, answer, f.cause());
       }
@@ -103,6 +112,10 @@ final class TcpDnsQuery {
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, DnsResponse r) {
       if (r.id() != id) {
+        return;
+      }
+      if (r.code() == DnsResponseCode.NXDOMAIN) {
+        answer.tryFailure(new NoSuchName(name + ": " + r.code()));
         return;
       }
       if (r.code() != DnsResponseCode.NOERROR) {

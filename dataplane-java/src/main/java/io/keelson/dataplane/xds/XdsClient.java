@@ -52,7 +52,8 @@ public final class XdsClient implements AutoCloseable {
 
   private XdsClient(XdsClientConfig config, SnapshotInstaller installer) {
     this.config = config;
-    this.cache = new XdsResourceCache(config.staticResources(), config.http2Defaults(), installer);
+    this.cache = new XdsResourceCache(config.staticResources(), config.http2Defaults(), config.dnsResolver(),
+        installer);
     this.cache.localSecrets = config.localSecrets();
     this.backoff = new Backoff(config.initialBackoff(), config.maxBackoff());
     ScheduledThreadPoolExecutor ex = new ScheduledThreadPoolExecutor(1, r -> {

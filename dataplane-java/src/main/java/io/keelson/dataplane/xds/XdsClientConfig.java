@@ -22,6 +22,8 @@ import java.util.Objects;
  * @param localSecrets    the workload identity SDS secrets {@code default}/{@code ROOTCA} resolve to, or null
  * @param http2Defaults   every connection manager's HTTP/2 defaults, static or from LDS: the bootstrap's
  *                        {@code layered_runtime} applied ({@link AdsSource#http2Defaults()}), as Envoy's runtime is process-wide
+ * @param dnsResolver     the bootstrap's DNS resolver config, every DNS cluster's without its own (CDS ones too), or
+ *                        null for the system's ({@link AdsSource#dnsResolver()})
  */
 public record XdsClientConfig(
     String host,
@@ -33,7 +35,16 @@ public record XdsClientConfig(
     Duration maxBackoff,
     io.keelson.dataplane.security.ControlPlaneCredentials credentials,
     io.keelson.dataplane.security.CertificateSource localSecrets,
-    Http2Options http2Defaults) {
+    Http2Options http2Defaults,
+    io.keelson.dataplane.config.DnsResolverConfig dnsResolver) {
+
+  /** A client without a bootstrap DNS resolver config (DNS clusters without their own ask the system's). */
+  public XdsClientConfig(String host, int port, boolean delta, Node node, Bootstrap.StaticResources staticResources,
+      Duration initialBackoff, Duration maxBackoff, io.keelson.dataplane.security.ControlPlaneCredentials credentials,
+      io.keelson.dataplane.security.CertificateSource localSecrets, Http2Options http2Defaults) {
+    this(host, port, delta, node, staticResources, initialBackoff, maxBackoff, credentials, localSecrets, http2Defaults,
+        null);
+  }
 
   /** A client whose connection managers start from Keelson's HTTP/2 defaults (a bootstrap without a runtime). */
   public XdsClientConfig(String host, int port, boolean delta, Node node, Bootstrap.StaticResources staticResources,
@@ -71,7 +82,7 @@ public record XdsClientConfig(
    */
   public static XdsClientConfig fromBootstrap(AdsSource source) {
     return new XdsClientConfig(source.host(), source.port(), source.delta(), source.node(), source.staticResources(),
-        DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF, PLAINTEXT, null, source.http2Defaults());
+        DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF, PLAINTEXT, null, source.http2Defaults(), source.dnsResolver());
   }
 
   /** A client with no static resources (tests, a control plane that sends everything), otherwise as {@link #fromBootstrap}. */
@@ -82,13 +93,13 @@ public record XdsClientConfig(
 
   public XdsClientConfig withBackoff(Duration initial, Duration max) {
     return new XdsClientConfig(host, port, delta, node, staticResources, initial, max, credentials, localSecrets,
-        http2Defaults);
+        http2Defaults, dnsResolver);
   }
 
   /** The same client over TLS with a join token (the control plane's secure port). */
   public XdsClientConfig withCredentials(io.keelson.dataplane.security.ControlPlaneCredentials c) {
     return new XdsClientConfig(host, port, delta, node, staticResources, initialBackoff, maxBackoff, c, localSecrets,
-        http2Defaults);
+        http2Defaults, dnsResolver);
   }
 
   /**
@@ -97,12 +108,12 @@ public record XdsClientConfig(
    */
   public XdsClientConfig withLocalSecrets(io.keelson.dataplane.security.CertificateSource source) {
     return new XdsClientConfig(host, port, delta, node, staticResources, initialBackoff, maxBackoff, credentials, source,
-        http2Defaults);
+        http2Defaults, dnsResolver);
   }
 
   /** The same client with {@code defaults} as every connection manager's HTTP/2 defaults (a bootstrap's runtime applied). */
   public XdsClientConfig withHttp2Defaults(Http2Options defaults) {
     return new XdsClientConfig(host, port, delta, node, staticResources, initialBackoff, maxBackoff, credentials,
-        localSecrets, defaults);
+        localSecrets, defaults, dnsResolver);
   }
 }

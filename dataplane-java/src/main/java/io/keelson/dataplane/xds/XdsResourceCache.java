@@ -48,6 +48,7 @@ final class XdsResourceCache {
   private final Bootstrap.StaticResources statics;
   /** Every connection manager's HTTP/2 defaults: the bootstrap's runtime applied (process-wide, as in Envoy). */
   private final Http2Options http2Defaults;
+  private final io.keelson.dataplane.config.DnsResolverConfig dnsResolver;
   private final Map<ResourceType, Map<String, Versioned>> accepted = new EnumMap<>(ResourceType.class);
   private final Map<ResourceType, String> versions = new EnumMap<>(ResourceType.class);
   private long snapshotSequence;
@@ -78,16 +79,19 @@ final class XdsResourceCache {
 
   /** @param installer puts each new snapshot into service before it is ACKed; its refusal is a NACK */
   XdsResourceCache(Bootstrap.StaticResources statics, SnapshotInstaller installer) {
-    this(statics, Http2Options.DEFAULT, installer);
+    this(statics, Http2Options.DEFAULT, null, installer);
   }
 
   /**
    * @param http2Defaults every connection manager's HTTP/2 defaults, the bootstrap's runtime applied
+   * @param dnsResolver   the bootstrap's DNS resolver config, every DNS cluster's without its own; null: the system's
    * @param installer     puts each new snapshot into service before it is ACKed; its refusal is a NACK
    */
-  XdsResourceCache(Bootstrap.StaticResources statics, Http2Options http2Defaults, SnapshotInstaller installer) {
+  XdsResourceCache(Bootstrap.StaticResources statics, Http2Options http2Defaults,
+      io.keelson.dataplane.config.DnsResolverConfig dnsResolver, SnapshotInstaller installer) {
     this.statics = statics;
     this.http2Defaults = java.util.Objects.requireNonNull(http2Defaults, "http2Defaults");
+    this.dnsResolver = dnsResolver;
     this.installer = installer;
     for (ResourceType t : ResourceType.values()) {
       accepted.put(t, new LinkedHashMap<>());
@@ -464,8 +468,9 @@ final class XdsResourceCache {
     }
     snapshotSequence++;
     return io.keelson.dataplane.tls.ListenerSecrets.with(listenerSecrets, () -> io.keelson.dataplane.tls.LocalSecrets.with(
-        localSecrets, () -> XdsSnapshotTranslator.translate(label(type, version), statics, http2Defaults, listeners, routes,
-            clusters, endpoints, warmingNew)));
+        localSecrets, () -> XdsSnapshotTranslator.translate(label(type, version), statics,
+            new XdsSnapshotTranslator.Defaults(http2Defaults, dnsResolver), listeners, routes, clusters, endpoints,
+            warmingNew)));
   }
 
   /** The snapshot's version: each type's version_info, so the admin page shows what the proxy runs. */

@@ -6,17 +6,10 @@ import static org.awaitility.Awaitility.await;
 import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.TestUpstream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -125,6 +118,45 @@ class DnsResolverClusterTest {
   }
 
   /**
+   * Each name of a STRICT_DNS cluster is refreshed on its own timer, as Envoy: with respect_dns_ttl a name with a 1 s
+   * TTL is asked again every second while another with a 60 s TTL is not asked again.
+   */
+  @Test
+  void eachNameIsRefreshedAtItsOwnTtl() throws Exception {
+    List<TestUpstream> b = TestUpstreams.onLoopbackAddresses(closeables, 2, 3);
+    String slow = "slow-" + System.nanoTime() + ".test";
+    Dnsmasq dns = new Dnsmasq(1, slow + ",127.0.0.3,60");
+    closeables.add(dns);
+    dns.answer(name, "127.0.0.2");
+    String cluster = DnsClusterProxyTest.dnsCluster("dns", "STRICT_DNS", name, b.get(0).port(),
+        cares(dns.port(), "") + "respect_dns_ttl: true\ndns_refresh_rate: 0.2s\n")
+        + "        - endpoint: { address: { socket_address: { address: %s, port_value: %d } } }\n"
+            .formatted(slow, b.get(0).port());
+    proxy = new ProxyHarness(ProxyHarness.bootstrap(ProxyHarness.allTo("dns"), cluster), PipelineMode.INLINE, 1);
+    await().atMost(WAIT).ignoreExceptions().until(() -> upstreamsOf(6).equals(Set.of("2", "3")));
+    long fast = dns.queries(name);
+    await().atMost(WAIT).until(() -> dns.queries(name) >= fast + 3); // about 3 s of 1 s TTLs
+    assertThat(dns.queries(slow)).as("the 60 s name is not asked again at the other's TTL").isEqualTo(1);
+    assertThat(upstreamsOf(6)).containsExactlyInAnyOrder("2", "3");
+  }
+
+  /** dns_jitter adds a random pause below it to each refresh: with 10 s of jitter a 0.1 s refresh rate rarely asks. */
+  @Test
+  void dnsJitterLengthensThePauseBetweenRefreshes() throws Exception {
+    List<TestUpstream> b = TestUpstreams.onLoopbackAddresses(closeables, 2);
+    Dnsmasq dns = dnsmasq(60);
+    dns.answer(name, "127.0.0.2");
+    start(cares(dns.port(), "") + "dns_refresh_rate: 0.1s\ndns_jitter: 10s\n", b.get(0).port(), "");
+    await().atMost(WAIT).until(() -> proxy.get("/work").statusCode() == 200);
+    long asked = dns.queries(name);
+    long since = System.nanoTime();
+    while (System.nanoTime() - since < Duration.ofSeconds(2).toNanos()) { // 0.1 s alone: about 20 lookups
+      assertThat(upstreamsOf(1)).containsExactly("2");
+    }
+    assertThat(dns.queries(name) - asked).isLessThan(5);
+  }
+
+  /**
    * An IP-literal endpoint in a DNS cluster with a resolver config and respect_dns_ttl (as istiod writes every DNS
    * cluster): the literal is its own answer, over UDP and TCP alike, with no query to the server.
    */
@@ -166,56 +198,5 @@ class DnsResolverClusterTest {
     long failures = proxy.stat("cluster.dns.update_failure");
     await().atMost(WAIT).until(() -> proxy.stat("cluster.dns.update_failure") >= failures + 2);
     assertThat(upstreamsOf(5)).containsExactly("2");
-  }
-
-  /** Relays TCP connections at a port of its own to 127.0.0.1:{@code target}, counting them. */
-  private static final class TcpRelay implements AutoCloseable {
-    final AtomicInteger connections = new AtomicInteger();
-    private final ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-    private final List<Socket> sockets = new java.util.concurrent.CopyOnWriteArrayList<>();
-
-    TcpRelay(int target) throws IOException {
-      Thread.ofVirtual().start(() -> {
-        while (!server.isClosed()) {
-          try {
-            Socket in = server.accept();
-            Socket out = new Socket(InetAddress.getLoopbackAddress(), target);
-            connections.incrementAndGet();
-            sockets.add(in);
-            sockets.add(out);
-            Thread.ofVirtual().start(() -> pipe(in, out));
-            Thread.ofVirtual().start(() -> pipe(out, in));
-          } catch (IOException e) {
-            return; // closed
-          }
-        }
-      });
-    }
-
-    int port() {
-      return server.getLocalPort();
-    }
-
-    private static void pipe(Socket from, Socket to) {
-      try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
-        in.transferTo(out);
-      } catch (IOException e) {
-        // one side closed: the other follows
-      } finally {
-        try {
-          to.close();
-        } catch (IOException ignored) {
-          // closing anyway
-        }
-      }
-    }
-
-    @Override
-    public void close() throws IOException {
-      server.close();
-      for (Socket s : sockets) {
-        s.close();
-      }
-    }
   }
 }

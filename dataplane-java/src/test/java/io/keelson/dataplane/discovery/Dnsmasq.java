@@ -8,21 +8,23 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
  * A real DNS server for a test: Debian's dnsmasq on 127.0.0.1 at a free port (UDP and TCP), answering only the names
  * of its hosts file (names under {@code .test}: others NXDOMAIN, a missing family NODATA), each with {@code ttl}, and logging every query; {@link #answer} rewrites the file and sends
- * SIGHUP so it reads it again. Needs {@code dnsmasq} (bin/lib/test-packages.txt: dnsmasq-base).
+ * SIGHUP so it reads it again; {@code hostRecords} ({@code NAME,ADDRESS,TTL}) are fixed names with TTLs of their own. Needs {@code dnsmasq} (bin/lib/test-packages.txt: dnsmasq-base).
  */
-final class Dnsmasq implements AutoCloseable {
+public final class Dnsmasq implements AutoCloseable {
   private final Path dir;
   private final Path hosts;
   private final Path log;
   private final int port;
   private final Process process;
 
-  Dnsmasq(int ttlSeconds) throws IOException, InterruptedException {
+  public Dnsmasq(int ttlSeconds, String... hostRecords) throws IOException, InterruptedException {
     dir = Files.createTempDirectory("dnsmasq");
     hosts = dir.resolve("hosts");
     log = dir.resolve("queries.log");
@@ -31,10 +33,14 @@ final class Dnsmasq implements AutoCloseable {
     int p = 0;
     for (int attempt = 0; started == null; attempt++) {
       p = freePort();
-      Process proc = new ProcessBuilder("dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
-          "--no-hosts", "--addn-hosts=" + hosts, "--port=" + p, "--listen-address=127.0.0.1", "--bind-interfaces",
-          "--local=/test/", "--local-ttl=" + ttlSeconds, "--user=root", "--pid-file=", "--log-queries", "--log-facility=" + log)
-          .redirectErrorStream(true).redirectOutput(dir.resolve("out").toFile()).start();
+      List<String> command = new ArrayList<>(List.of("dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
+          "--no-resolv", "--no-hosts", "--addn-hosts=" + hosts, "--port=" + p, "--listen-address=127.0.0.1",
+          "--bind-interfaces", "--local=/test/", "--local-ttl=" + ttlSeconds, "--user=root", "--pid-file=",
+          "--log-queries", "--log-facility=" + log));
+      for (String r : hostRecords) {
+        command.add("--host-record=" + r);
+      }
+      Process proc = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("out").toFile()).start();
       if (listening(p, proc)) {
         started = proc;
       } else {
@@ -71,12 +77,12 @@ final class Dnsmasq implements AutoCloseable {
     return false;
   }
 
-  int port() {
+  public int port() {
     return port;
   }
 
   /** Answers {@code name} with {@code addresses} from now on (SIGHUP: dnsmasq reads its hosts file again). */
-  void answer(String name, String... addresses) throws IOException, InterruptedException {
+  public void answer(String name, String... addresses) throws IOException, InterruptedException {
     StringBuilder b = new StringBuilder();
     for (String a : addresses) {
       b.append(a).append(' ').append(name).append('\n');
@@ -88,7 +94,7 @@ final class Dnsmasq implements AutoCloseable {
   }
 
   /** How many A queries for {@code name} it has had. */
-  long queries(String name) throws IOException {
+  public long queries(String name) throws IOException {
     if (!Files.exists(log)) {
       return 0;
     }
@@ -98,7 +104,7 @@ final class Dnsmasq implements AutoCloseable {
   }
 
   /** Stops the server (a dead resolver from now on). */
-  void stop() throws InterruptedException {
+  public void stop() throws InterruptedException {
     process.destroy();
     if (!process.waitFor(5, TimeUnit.SECONDS)) {
       process.destroyForcibly().waitFor();

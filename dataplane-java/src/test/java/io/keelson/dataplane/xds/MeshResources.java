@@ -1,5 +1,9 @@
 package io.keelson.dataplane.xds;
 
+import static io.keelson.dataplane.testing.ProxyHarness.allTo;
+import static io.keelson.dataplane.testing.ProxyHarness.bootstrap;
+import static io.keelson.dataplane.testing.ProxyHarness.cluster;
+
 import com.google.protobuf.Any;
 import com.google.protobuf.UInt32Value;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
@@ -37,6 +41,36 @@ final class MeshResources {
       .setAds(AggregatedConfigSource.getDefaultInstance()).setResourceApiVersion(ApiVersion.V3).build();
 
   private MeshResources() {}
+
+  /**
+   * A bootstrap taking listeners and clusters over ADS (state of the world) from 127.0.0.1:{@code xdsPort}, with a
+   * static listener routing everything to static cluster "v1" at {@code upstreamPort} until the control plane's arrive.
+   */
+  static String adsBootstrap(int xdsPort, int upstreamPort) {
+    return """
+        dynamic_resources:
+          ads_config:
+            api_type: GRPC
+            transport_api_version: V3
+            grpc_services:
+            - envoy_grpc: { cluster_name: xds_cluster }
+          lds_config: { ads: {}, resource_api_version: V3 }
+          cds_config: { ads: {}, resource_api_version: V3 }
+        """ + bootstrap(allTo("v1"), cluster("v1", "ROUND_ROBIN", upstreamPort) + """
+          - name: xds_cluster
+            type: STATIC
+            connect_timeout: 1s
+            typed_extension_protocol_options:
+              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+                explicit_http_config: { http2_protocol_options: {} }
+            load_assignment:
+              cluster_name: xds_cluster
+              endpoints:
+              - lb_endpoints:
+                - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } }
+        """.formatted(xdsPort));
+  }
 
   static Listener listener(int port) {
     HttpConnectionManager hcm = HttpConnectionManager.newBuilder()

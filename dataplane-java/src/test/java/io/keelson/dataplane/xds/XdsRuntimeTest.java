@@ -1,8 +1,5 @@
 package io.keelson.dataplane.xds;
 
-import static io.keelson.dataplane.testing.ProxyHarness.allTo;
-import static io.keelson.dataplane.testing.ProxyHarness.bootstrap;
-import static io.keelson.dataplane.testing.ProxyHarness.cluster;
 import static io.keelson.dataplane.xds.MeshResources.edsCluster;
 import static io.keelson.dataplane.xds.MeshResources.endpoints;
 import static io.keelson.dataplane.xds.MeshResources.listener;
@@ -37,28 +34,7 @@ class XdsRuntimeTest {
             static_layer:
               overload.premature_reset_total_stream_count: 40
               overload.premature_reset_min_stream_lifetime_seconds: 3
-        dynamic_resources:
-          ads_config:
-            api_type: GRPC
-            transport_api_version: V3
-            grpc_services:
-            - envoy_grpc: { cluster_name: xds_cluster }
-          lds_config: { ads: {}, resource_api_version: V3 }
-          cds_config: { ads: {}, resource_api_version: V3 }
-        """ + bootstrap(allTo("v1"), cluster("v1", "ROUND_ROBIN", upstreamPort) + """
-          - name: xds_cluster
-            type: STATIC
-            connect_timeout: 1s
-            typed_extension_protocol_options:
-              envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                explicit_http_config: { http2_protocol_options: {} }
-            load_assignment:
-              cluster_name: xds_cluster
-              endpoints:
-              - lb_endpoints:
-                - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } }
-        """.formatted(xdsPort));
+        """ + MeshResources.adsBootstrap(xdsPort, upstreamPort);
   }
 
   @ParameterizedTest(name = "delta={0}")

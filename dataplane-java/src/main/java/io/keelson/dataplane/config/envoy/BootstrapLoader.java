@@ -81,15 +81,16 @@ public final class BootstrapLoader {
     Bootstrap.StaticResources resources = bootstrap.getStaticResources();
     List<ListenerConfig> listeners = translator.listeners(resources);
     Map<String, String> clusterPaths = new LinkedHashMap<>();
+    io.keelson.dataplane.config.DnsResolverConfig dnsResolver = DnsResolverTranslator.bootstrapDefault(bootstrap, problems);
     Map<String, ClusterConfig> clusters = new ClusterTranslator(problems)
-        .defaultDnsResolver(DnsResolverTranslator.bootstrapDefault(bootstrap, problems)).clusters(resources, clusterPaths);
+        .defaultDnsResolver(dnsResolver).clusters(resources, clusterPaths);
     translator.checkReferences(clusters, clusterPaths);
     AdminConfig admin = translator.admin(bootstrap);
     problems.throwIfErrors();
     return new Parsed(new StaticBootstrap(
         new ProxySnapshot(STATIC_VERSION, listeners, clusters, configDump(bootstrap), problems.warnings(),
             io.keelson.dataplane.dns.NameTable.EMPTY, translator.udpListeners(), translator.quicListeners()), admin),
-        ads == null ? null : ads.withHttp2Defaults(translator.http2Defaults()));
+        ads == null ? null : ads.withHttp2Defaults(translator.http2Defaults()).withDnsResolver(dnsResolver));
   }
 
   /**

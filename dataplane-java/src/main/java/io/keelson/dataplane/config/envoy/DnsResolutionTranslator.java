@@ -44,6 +44,14 @@ final class DnsResolutionTranslator {
         }
       }
     }
+    Duration jitter = Duration.ZERO;
+    if (c.hasDnsJitter()) {
+      jitter = RouteTranslator.duration(c.getDnsJitter());
+      if (jitter.isNegative()) {
+        problems.error(path + ".dns_jitter", jitter + " is out of range; expected a duration of at least 0s");
+        ok = false;
+      }
+    }
     var resolverFields = new DnsResolverTranslator.Fields(c.hasTypedDnsResolverConfig() ? c.getTypedDnsResolverConfig()
         : null, c.hasDnsResolutionConfig() ? c.getDnsResolutionConfig() : null, c.getDnsResolversList(),
         c.getUseTcpForDnsLookups());
@@ -65,7 +73,7 @@ final class DnsResolutionTranslator {
       return null;
     }
     return new DnsResolution(c.getType() == Cluster.DiscoveryType.LOGICAL_DNS, refresh, base,
-        max == null ? base.multipliedBy(10) : max, family, c.getRespectDnsTtl(), resolver);
+        max == null ? base.multipliedBy(10) : max, family, c.getRespectDnsTtl(), resolver, jitter);
   }
 
   private static boolean atLeastOneMilli(Duration d, String path, Problems problems) {

@@ -53,20 +53,13 @@ final class DnsResolverTranslator {
   }
 
   /**
-   * The bootstrap's resolver config, the default of every DNS cluster without its own (Envoy's bootstrap
+   * The bootstrap's resolver config, the default of every DNS cluster without its own, static or from CDS (Envoy's bootstrap
    * {@code typed_dns_resolver_config}, else its deprecated {@code dns_resolution_config} / {@code use_tcp_for_dns_lookups});
    * null when it sets none or after an error (reported).
    */
   static DnsResolverConfig bootstrapDefault(io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap b, Problems problems) {
     var fields = new Fields(b.hasTypedDnsResolverConfig() ? b.getTypedDnsResolverConfig() : null,
         b.hasDnsResolutionConfig() ? b.getDnsResolutionConfig() : null, List.of(), b.getUseTcpForDnsLookups());
-    if (fields.any() && b.hasDynamicResources()) {
-      // Clusters from xDS are translated without the bootstrap: refuse rather than apply it to some clusters only.
-      problems.error(fields.typed() != null ? "typed_dns_resolver_config" : fields.resolution() != null
-          ? "dns_resolution_config" : "use_tcp_for_dns_lookups", "is not supported with dynamic_resources yet;"
-          + " set typed_dns_resolver_config on each DNS cluster instead");
-      return null;
-    }
     return translate(fields, "", problems, null);
   }
 
@@ -96,24 +89,26 @@ final class DnsResolverTranslator {
       }
       timeout = Duration.ofSeconds(seconds);
     }
-    if (cares.getDnsResolverOptions().getUseTcpForDnsLookups() && cares.getRotateNameservers()) {
-      problems.warn(at + ".rotate_nameservers", "not applied with dns_resolver_options.use_tcp_for_dns_lookups:"
-          + " TCP lookups ask the resolvers in turn, the first one first");
+    int tries = DnsResolverConfig.DEFAULT_TRIES;
+    if (cares.hasQueryTries()) {
+      long n = Integer.toUnsignedLong(cares.getQueryTries().getValue());
+      if (n < 1 || n > 16) {
+        problems.error(at + ".query_tries", n + " is out of range; expected 1-16");
+        return null;
+      }
+      tries = (int) n;
+    }
+    if (cares.getUseResolversAsFallback() && cares.getResolversCount() == 0) {
+      problems.warn(at + ".use_resolvers_as_fallback", "has no effect without resolvers");
     }
     DnsResolverConfig config = config(cares.getResolversList(), at + ".resolvers", cares.getDnsResolverOptions(),
         cares.getRotateNameservers(), timeout, problems);
-    return problems.count() == errors ? config : null;
+    return problems.count() != errors || config == null ? null : new DnsResolverConfig(config.resolvers(), config.tcp(),
+        config.noDefaultSearchDomain(), config.rotate(), config.queryTimeout(), tries, cares.getUseResolversAsFallback());
   }
 
   private static DnsResolverConfig config(List<Address> addresses, String path, DnsResolverOptions options,
       boolean rotate, Duration timeout, Problems problems) {
-    if (options.getUseTcpForDnsLookups() && !options.getNoDefaultSearchDomain()) {
-      String tcpAt = path.endsWith(".resolvers") // a resolver config's, else the cluster's deprecated field
-          ? path.substring(0, path.length() - ".resolvers".length()) + ".dns_resolver_options.use_tcp_for_dns_lookups"
-          : path.replaceFirst("dns_resolvers$", "use_tcp_for_dns_lookups");
-      problems.warn(tcpAt,
-          "TCP lookups ask the name as given, without resolv.conf's search list (as no_default_search_domain: true)");
-    }
     List<InetSocketAddress> resolvers = new ArrayList<>();
     boolean ok = true;
     for (int i = 0; i < addresses.size(); i++) {

@@ -386,7 +386,7 @@ final class SupportedFields {
             "http2_protocol_options", "circuit_breakers", "outlier_detection", "health_checks", "common_lb_config",
             "round_robin_lb_config", "least_request_lb_config", "transport_socket", "original_dst_lb_config",
             "cleanup_interval", "upstream_bind_config", "upstream_connection_options", "transport_socket_matches", "filters",
-            "dns_lookup_family", "dns_refresh_rate", "dns_failure_refresh_rate", "respect_dns_ttl",
+            "dns_lookup_family", "dns_refresh_rate", "dns_failure_refresh_rate", "respect_dns_ttl", "dns_jitter",
             "typed_dns_resolver_config", "dns_resolvers", "dns_resolution_config", "use_tcp_for_dns_lookups")
         .ignore("alt_stat_name", SAFE)
         .ignore("metadata", SAFE)
@@ -397,11 +397,10 @@ final class SupportedFields {
     rules(Cluster.RefreshRate.getDescriptor(), "base_interval", "max_interval");
     // The DNS resolver config: typed_dns_resolver_config is a leaf here, DnsResolverTranslator checks its typed_config.
     rules(io.envoyproxy.envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig.getDescriptor(),
-            "resolvers", "dns_resolver_options", "query_timeout_seconds", "rotate_nameservers")
+            "resolvers", "dns_resolver_options", "query_timeout_seconds", "rotate_nameservers", "query_tries",
+            "use_resolvers_as_fallback")
         .ignore("udp_max_queries", "ignored: every lookup asks over UDP from a socket of its own")
-        .reject("use_resolvers_as_fallback", "the resolvers are always used")
-        .reject("filter_unroutable_families", "use dns_lookup_family to choose the address families")
-        .reject("query_tries", "each server is asked once per lookup, within query_timeout_seconds");
+        .reject("filter_unroutable_families", "use dns_lookup_family to choose the address families");
     rules(io.envoyproxy.envoy.config.core.v3.DnsResolutionConfig.getDescriptor(), "resolvers", "dns_resolver_options");
     rules(io.envoyproxy.envoy.config.core.v3.DnsResolverOptions.getDescriptor(),
         "use_tcp_for_dns_lookups", "no_default_search_domain");

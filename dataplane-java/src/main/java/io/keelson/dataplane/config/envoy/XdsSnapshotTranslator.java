@@ -96,6 +96,39 @@ public final class XdsSnapshotTranslator {
       Collection<Cluster> clusters,
       Map<String, ClusterLoadAssignment> endpoints,
       java.util.Set<String> warming) throws ConfigException {
+    return translate(version, statics, new Defaults(http2Defaults, null), listeners, routes, clusters, endpoints, warming);
+  }
+
+  /**
+   * What the bootstrap sets for every resource, as Envoy's process-wide settings: xDS resources get them as the static
+   * ones do. Immutable.
+   *
+   * @param http2             every connection manager's HTTP/2 defaults, the bootstrap's runtime applied
+   *                          ({@link AdsSource#http2Defaults()})
+   * @param dnsResolver       the bootstrap's DNS resolver config, every DNS cluster's without its own
+   *                          ({@link AdsSource#dnsResolver()}); null: the system's
+   */
+  public record Defaults(Http2Options http2, io.keelson.dataplane.config.DnsResolverConfig dnsResolver) {
+    public Defaults {
+      java.util.Objects.requireNonNull(http2, "http2");
+    }
+  }
+
+  /**
+   * As {@link #translate(String, Bootstrap.StaticResources, Http2Options, Collection, Map, Collection, Map,
+   * java.util.Set)}, with all of the bootstrap's {@code defaults}.
+   *
+   * @throws ConfigException naming each bad resource and field
+   */
+  public static ProxySnapshot translate(
+      String version,
+      Bootstrap.StaticResources statics,
+      Defaults defaults,
+      Collection<Listener> listeners,
+      Map<String, RouteConfiguration> routes,
+      Collection<Cluster> clusters,
+      Map<String, ClusterLoadAssignment> endpoints,
+      java.util.Set<String> warming) throws ConfigException {
     Problems problems = new Problems(SOURCE);
     listeners.forEach(l -> SupportedFields.checkDynamic(l, resourcePath(l, l.getName()), problems));
     routes.forEach((name, r) -> SupportedFields.checkDynamic(r, resourcePath(r, name), problems));
@@ -134,11 +167,12 @@ public final class XdsSnapshotTranslator {
       clusterPathList.add(resourcePath(c, c.getName()));
     }
     SnapshotTranslator translator = new SnapshotTranslator(problems, routes);
-    translator.http2Defaults(http2Defaults);
+    translator.http2Defaults(defaults.http2());
     List<ListenerConfig> translatedListeners = translator.listeners(allListeners, listenerPaths);
     Map<String, String> clusterPaths = new LinkedHashMap<>();
     Map<String, ClusterConfig> translatedClusters =
-        new ClusterTranslator(problems).clusters(allClusters, clusterPathList, endpoints, clusterPaths);
+        new ClusterTranslator(problems).defaultDnsResolver(defaults.dnsResolver())
+            .clusters(allClusters, clusterPathList, endpoints, clusterPaths);
     warming.forEach(name -> clusterPaths.putIfAbsent(name, "Cluster[" + name + "] (warming)"));
     translator.checkReferences(translatedClusters, clusterPaths);
     io.keelson.dataplane.dns.NameTable names = NameTableTranslator.fromListeners(allListeners, listenerPaths, problems);

@@ -92,17 +92,24 @@ class DnsResolutionConfigTest {
   }
 
   @Test
-  void warnsWhatTcpLookupsDoNotApplyByField() throws Exception {
-    ProxySnapshot s = BootstrapLoader.fromYaml(bootstrap("STRICT_DNS", cares(
+  void readsQueryTriesTheFallbackFlagAndTheJitter() throws Exception {
+    DnsResolution dns = dns("STRICT_DNS", cares("resolvers: [{ socket_address: { address: 10.0.0.1, port_value: 53 } }]\n"
+        + "        dns_resolver_options: { use_tcp_for_dns_lookups: true }\n        rotate_nameservers: true\n"
+        + "        query_tries: 2\n        use_resolvers_as_fallback: true") + "\n    dns_jitter: 0.3s");
+    assertThat(dns.resolver()).isEqualTo(new DnsResolverConfig(List.of(new InetSocketAddress("10.0.0.1", 53)), true,
+        false, true, DnsResolverConfig.DEFAULT_QUERY_TIMEOUT, 2, true));
+    assertThat(dns.jitter()).isEqualTo(Duration.ofMillis(300));
+    assertThat(dns("STRICT_DNS", cares("resolvers: []")).resolver().tries()).as("Envoy's default")
+        .isEqualTo(DnsResolverConfig.DEFAULT_TRIES);
+    ProxySnapshot tcp = BootstrapLoader.fromYaml(bootstrap("STRICT_DNS", cares(
         "resolvers: [{ socket_address: { address: 10.0.0.1, port_value: 53 } }]\n"
         + "        dns_resolver_options: { use_tcp_for_dns_lookups: true }\n        rotate_nameservers: true")), "c.yaml");
-    assertThat(s.warnings()).anyMatch(w -> w.contains("typed_dns_resolver_config.typed_config.rotate_nameservers"))
-        .anyMatch(w -> w.contains(
-            "typed_dns_resolver_config.typed_config.dns_resolver_options.use_tcp_for_dns_lookups: TCP lookups ask"));
-    ProxySnapshot udp = BootstrapLoader.fromYaml(bootstrap("STRICT_DNS", cares(
-        "resolvers: [{ socket_address: { address: 10.0.0.1, port_value: 53 } }]\n        rotate_nameservers: true")),
-        "c.yaml");
-    assertThat(udp.warnings()).noneMatch(w -> w.contains("rotate_nameservers") || w.contains("use_tcp"));
+    assertThat(tcp.warnings()).as("TCP lookups rotate and search as UDP ones")
+        .noneMatch(w -> w.contains("rotate_nameservers") || w.contains("use_tcp"));
+    assertThatThrownBy(() -> dns("STRICT_DNS", cares("query_tries: 0")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("typed_config.query_tries: 0 is out of range");
+    assertThatThrownBy(() -> dns("STRICT_DNS", "dns_jitter: -1s"))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("static_resources.clusters[0].dns_jitter: ");
   }
 
   @Test
@@ -142,11 +149,9 @@ class DnsResolutionConfigTest {
     assertThatThrownBy(() -> dns("STRICT_DNS", "dns_resolvers: [{ socket_address: { address: 10.0.0.1 } }]"))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("static_resources.clusters[0].dns_resolvers[0].socket_address.port_value: 0 is out of range");
-    assertThatThrownBy(() -> dns("STRICT_DNS", cares("use_resolvers_as_fallback: true")))
+    assertThatThrownBy(() -> dns("STRICT_DNS", cares("filter_unroutable_families: true")))
         .isInstanceOf(ConfigException.class)
-        .hasMessageContaining("typed_dns_resolver_config.typed_config.use_resolvers_as_fallback: not supported");
-    assertThatThrownBy(() -> dns("STRICT_DNS", cares("query_tries: 3")))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("typed_config.query_tries: not supported");
+        .hasMessageContaining("typed_dns_resolver_config.typed_config.filter_unroutable_families: not supported");
     assertThatThrownBy(() -> dns("STRICT_DNS", """
         typed_dns_resolver_config:
               name: envoy.network.dns_resolver.getaddrinfo
@@ -157,12 +162,13 @@ class DnsResolutionConfigTest {
   }
 
   @Test
-  void refusesABootstrapResolverWithDynamicResources() {
+  void aBootstrapResolverWithDynamicResourcesIsTheXdsClustersDefault() throws Exception {
     String yaml = """
         use_tcp_for_dns_lookups: true
         dynamic_resources:
-          ads_config: { api_type: GRPC, grpc_services: [{ envoy_grpc: { cluster_name: xds } }] }
-          cds_config: { ads: {} }
+          ads_config: { api_type: GRPC, transport_api_version: V3, grpc_services: [{ envoy_grpc: { cluster_name: xds } }] }
+          lds_config: { ads: {}, resource_api_version: V3 }
+          cds_config: { ads: {}, resource_api_version: V3 }
         static_resources:
           clusters:
           - name: xds
@@ -173,8 +179,9 @@ class DnsResolutionConfigTest {
               - lb_endpoints:
                 - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 18000 } } }
         """;
-    assertThatThrownBy(() -> BootstrapLoader.fromYaml(yaml, "c.yaml")).isInstanceOf(ConfigException.class)
-        .hasMessageContaining("use_tcp_for_dns_lookups: is not supported with dynamic_resources yet");
+    assertThat(BootstrapLoader.parseAdsSource(yaml, "c.yaml").dnsResolver()).isEqualTo(
+        new io.keelson.dataplane.config.DnsResolverConfig(java.util.List.of(), true, false, false,
+            io.keelson.dataplane.config.DnsResolverConfig.DEFAULT_QUERY_TIMEOUT));
   }
 
   @Test
