@@ -75,7 +75,8 @@ public final class Mempool implements AutoCloseable {
 
   /**
    * Refuses a pool whose memory {@code [start, end)} reaches {@link PacketBuffer#ADDRESS_LIMIT}: the packet path
-   * masks mbuf data addresses to 48 bits, so it would read and write such a pool's packets at the wrong address.
+   * masks mbuf and packet addresses to 48 bits ({@link PacketBuffer}, {@link MbufLayout}), so it would read and
+   * write such a pool's mbufs at the wrong address.
    */
   static void requireReachable(String name, long start, long end) {
     if (Long.compareUnsigned(start, end) >= 0) {
@@ -86,7 +87,7 @@ public final class Mempool implements AutoCloseable {
       throw new IllegalStateException(
           "mempool " + name + " has memory at " + hex(start) + "-" + hex(end) + ", at or above 2^48 ("
               + hex(PacketBuffer.ADDRESS_LIMIT) + "), which the gateway's packet path cannot address (it masks"
-              + " mbuf data addresses to 48 bits); on a kernel with 5-level paging (LA57), keep DPDK's memory below"
+              + " mbuf and packet addresses to 48 bits); on a kernel with 5-level paging (LA57), keep DPDK's memory below"
               + " it: drop a high --base-virtaddr from the EAL arguments (DPDK's default, 0x100000000, is below)");
     }
   }
