@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-#define DP_ABI_VERSION 1
+#define DP_ABI_VERSION 2
 
 #define DP_API __attribute__((visibility("default")))
 
@@ -68,6 +68,10 @@ DP_API int dp_mempool_create(const char *name, uint32_t n, uint32_t cache, uint1
                              int socket, struct rte_mempool **out);
 DP_API int dp_mempool_free(struct rte_mempool *pool);
 DP_API int dp_mempool_avail(struct rte_mempool *pool); /* mbufs free in the pool (and caches) */
+/* The virtual address span of the pool's memory chunks (its mbufs and their data rooms): *start is the
+ * lowest chunk's first byte, *end one past the highest chunk's last byte. -EINVAL for a NULL argument,
+ * -ENOENT when the pool has no memory yet. */
+DP_API int dp_mempool_range(struct rte_mempool *pool, uint64_t *start, uint64_t *end);
 
 /* Ports. */
 DP_API int dp_port_count(void);

@@ -88,6 +88,36 @@ int dp_mempool_avail(struct rte_mempool *pool) {
     return pool == NULL ? -EINVAL : (int)rte_mempool_avail_count(pool);
 }
 
+struct span {
+    uint64_t start;
+    uint64_t end;
+};
+
+static void widen(struct rte_mempool *mp, void *opaque, struct rte_mempool_memhdr *memhdr, unsigned idx) {
+    struct span *s = opaque;
+    uint64_t first = (uint64_t)(uintptr_t)memhdr->addr;
+    uint64_t last = first + memhdr->len;
+    if (first < s->start) {
+        s->start = first;
+    }
+    if (last > s->end) {
+        s->end = last;
+    }
+}
+
+int dp_mempool_range(struct rte_mempool *pool, uint64_t *start, uint64_t *end) {
+    if (pool == NULL || start == NULL || end == NULL) {
+        return -EINVAL;
+    }
+    struct span s = {UINT64_MAX, 0};
+    if (rte_mempool_mem_iter(pool, widen, &s) == 0) {
+        return -ENOENT;
+    }
+    *start = s.start;
+    *end = s.end;
+    return 0;
+}
+
 int dp_port_count(void) { return (int)rte_eth_dev_count_avail(); }
 
 int dp_port_by_name(const char *name, uint16_t *out) {

@@ -1,6 +1,7 @@
 package io.keelson.dataplane.internal.ffm;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -16,10 +17,14 @@ public final class Mempool implements AutoCloseable {
 
   final MemorySegment pool;
   private final String name;
+  private final long memoryStart;
+  private final long memoryEnd;
 
-  private Mempool(String name, MemorySegment pool) {
+  private Mempool(String name, MemorySegment pool, long memoryStart, long memoryEnd) {
     this.name = name;
     this.pool = pool;
+    this.memoryStart = memoryStart;
+    this.memoryEnd = memoryEnd;
   }
 
   /**
@@ -35,8 +40,19 @@ public final class Mempool implements AutoCloseable {
           (int) ShimCalls.Mempool.CREATE.invokeExact(
               arena.allocateFrom(name), size, cache, (short) dataRoom, socket, out);
       DpdkException.check("dp_mempool_create(" + name + ", n=" + size + ", data_room=" + dataRoom + ")", rc);
-      return new Mempool(name, out.get(ADDRESS, 0));
-    } catch (DpdkException e) {
+      MemorySegment pool = out.get(ADDRESS, 0);
+      MemorySegment span = arena.allocate(JAVA_LONG, 2);
+      int ranged = (int) ShimCalls.Mempool.RANGE.invokeExact(pool, span, span.asSlice(8));
+      Mempool created = new Mempool(name, pool, span.get(JAVA_LONG, 0), span.get(JAVA_LONG, 8));
+      try {
+        DpdkException.check("dp_mempool_range(" + name + ")", ranged);
+        requireReachable(name, created.memoryStart, created.memoryEnd);
+      } catch (RuntimeException e) {
+        created.close();
+        throw e;
+      }
+      return created;
+    } catch (DpdkException | IllegalStateException e) {
       throw e;
     } catch (Throwable t) {
       throw new IllegalStateException("dp_mempool_create", t);
@@ -45,6 +61,39 @@ public final class Mempool implements AutoCloseable {
 
   public String name() {
     return name;
+  }
+
+  /** The lowest address of the pool's memory (its mbufs and their data rooms). */
+  public long memoryStart() {
+    return memoryStart;
+  }
+
+  /** One past the highest address of the pool's memory. */
+  public long memoryEnd() {
+    return memoryEnd;
+  }
+
+  /**
+   * Refuses a pool whose memory {@code [start, end)} reaches {@link PacketBuffer#ADDRESS_LIMIT}: the packet path
+   * masks mbuf and packet addresses to 48 bits ({@link PacketBuffer}, {@link MbufLayout}), so it would read and
+   * write such a pool's mbufs at the wrong address.
+   */
+  static void requireReachable(String name, long start, long end) {
+    if (Long.compareUnsigned(start, end) >= 0) {
+      throw new IllegalStateException(
+          "mempool " + name + " reports an empty memory range " + hex(start) + "-" + hex(end));
+    }
+    if (Long.compareUnsigned(end, PacketBuffer.ADDRESS_LIMIT) > 0) {
+      throw new IllegalStateException(
+          "mempool " + name + " has memory at " + hex(start) + "-" + hex(end) + ", at or above 2^48 ("
+              + hex(PacketBuffer.ADDRESS_LIMIT) + "), which the gateway's packet path cannot address (it masks"
+              + " mbuf and packet addresses to 48 bits); on a kernel with 5-level paging (LA57), keep DPDK's memory below"
+              + " it: drop a high --base-virtaddr from the EAL arguments (DPDK's default, 0x100000000, is below)");
+    }
+  }
+
+  private static String hex(long address) {
+    return "0x" + Long.toHexString(address);
   }
 
   /** Mbufs currently free (in the pool and the lcore caches). */

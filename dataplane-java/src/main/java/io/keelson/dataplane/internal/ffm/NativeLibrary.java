@@ -22,7 +22,7 @@ final class NativeLibrary {
   static final String DISABLE_PROP = "keelson.dpdk.disable";
   static final String LIBRARY_FILE = "libkeelson_dp.so";
   /** The ABI these bindings were written against; must equal the shim's DP_ABI_VERSION. */
-  static final int EXPECTED_ABI = 1;
+  static final int EXPECTED_ABI = 2;
 
   static final Linker LINKER = Linker.nativeLinker();
   private static final SymbolLookup LOOKUP;

@@ -47,6 +47,13 @@ public final class PacketBuffer {
    */
   private static final long USER_ADDRESS_MASK = (1L << 48) - 1;
 
+  /**
+   * The first address the native accessors cannot reach (2^48). Below it the mask changes nothing; at or above it (a
+   * kernel with 5-level paging maps user memory up to 2^56 when asked to) a packet would be read at the wrong address,
+   * so {@link Mempool#create} refuses a pool whose memory reaches it. {@link MbufLayout} masks mbuf addresses alike.
+   */
+  public static final long ADDRESS_LIMIT = USER_ADDRESS_MASK + 1;
+
   /** The heap copy's array, or null for a native packet. */
   private byte[] heap;
   /** Native: the absolute address of the first packet byte. Heap: 0. */

@@ -48,6 +48,8 @@ final class ShimCalls {
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_SHORT, JAVA_INT, ADDRESS));
     static final MethodHandle FREE = link("dp_mempool_free", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     static final MethodHandle AVAIL = link("dp_mempool_avail", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    static final MethodHandle RANGE =
+        link("dp_mempool_range", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
 
     private Mempool() {}
   }

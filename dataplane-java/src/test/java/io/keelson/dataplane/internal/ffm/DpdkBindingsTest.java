@@ -95,6 +95,29 @@ class DpdkBindingsTest {
   }
 
   @Test
+  void thePoolsMemoryRangeHoldsEveryMbufAndItsDataBelowTwoToThe48() {
+    try (Mempool pool = pool("range");
+        RxBurst burst = new RxBurst(32)) {
+      assertThat(pool.memoryEnd()).isGreaterThan(pool.memoryStart());
+      assertThat(pool.memoryEnd()).isLessThanOrEqualTo(PacketBuffer.ADDRESS_LIMIT);
+      // 2,047 mbufs of 2,176 bytes of data room each, at the least.
+      assertThat(pool.memoryEnd() - pool.memoryStart()).isGreaterThanOrEqualTo(2047L * 2176);
+      String name = TestEal.uniqueDevice("net_null");
+      DpdkPort port = startedPort(name, "size=1500", pool);
+      int n = port.rxBurst(0, burst);
+      assertThat(n).isPositive();
+      for (int i = 0; i < n; i++) {
+        long mbuf = burst.mbuf(i);
+        long data = MbufLayout.dataAddress(mbuf);
+        assertThat(mbuf).isBetween(pool.memoryStart(), pool.memoryEnd() - 1);
+        assertThat(data).isBetween(pool.memoryStart(), pool.memoryEnd() - 1500);
+      }
+      burst.freeAll();
+      stop(port, name);
+    }
+  }
+
+  @Test
   void ringDeviceCarriesOurBytesFromTxToRx() {
     try (Mempool pool = pool("ring");
         RxBurst burst = new RxBurst(32);
