@@ -57,6 +57,7 @@ final class SupportedTypes {
           io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.grpc_web.v3.GrpcWeb.getDescriptor(),
+          io.envoyproxy.envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.health_check.v3.HealthCheck.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.buffer.v3.Buffer.getDescriptor(),
           io.envoyproxy.envoy.extensions.filters.http.buffer.v3.BufferPerRoute.getDescriptor(),

@@ -257,7 +257,7 @@ public final class GrpcWebUpstreamCodec extends ChannelDuplexHandler {
    * Envoy's test for an answer it passes through: a trailers-only one with grpc-status; else 200 with a gRPC
    * content-type, or with a proto-encoded gRPC-Web one.
    */
-  static boolean isGrpc(HttpResponse r, boolean endStream) {
+  public static boolean isGrpc(HttpResponse r, boolean endStream) {
     if (endStream) {
       return r.headers().contains("grpc-status");
     }
