@@ -21,7 +21,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 
@@ -69,15 +68,8 @@ public final class GrpcJsonUpstreamCodec extends ChannelDuplexHandler {
    * HTTP/1.1 cluster: gRPC needs HTTP/2). On the stream's event loop.
    */
   public static boolean install(Channel stream, TranscodedCall call) {
-    if (call == null) {
-      return false;
-    }
-    var codec = stream.pipeline().context(Http2StreamFrameToHttpObjectCodec.class);
-    if (codec == null) {
-      return false;
-    }
-    stream.pipeline().addAfter(codec.name(), "grpc-json", new GrpcJsonUpstreamCodec(call));
-    return true;
+    return call != null && io.keelson.dataplane.filter.UpstreamStreamCodecs.addAfterObjectCodec(stream, "grpc-json",
+        () -> new GrpcJsonUpstreamCodec(call));
   }
 
   // ---- request (outbound)

@@ -131,6 +131,10 @@ class GrpcJsonTranscoderProxyTest {
       // A POST to a GET rule's path.
       curl(proxy.port(), "/v1/shelves/1", "-d", "{}");
       assertThat(web.requestLines).last().isEqualTo("POST /v1/shelves/1 HTTP/1.1");
+      // A request that is gRPC already, on a rule's path.
+      curl(proxy.port(), "/v1/shelves", "-H", "content-type: application/grpc", "-d", "x");
+      assertThat(web.requestLines).last().isEqualTo("POST /v1/shelves HTTP/1.1");
+      assertThat(web.lastHeaders).containsEntry("content-type", "application/grpc");
       assertThat(web.lastHeaders).doesNotContainKey("x-envoy-original-path");
       assertThat(grpc.lastHeaders).isNull();
     }
