@@ -7,7 +7,6 @@ import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.TestUpstream;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -44,6 +43,10 @@ class GrpcJsonTranscoderProxyTest {
   Path tmp;
 
   private ProxyHarness proxy(Bookstore grpc, TestUpstream web, PipelineMode mode, String extra) throws Exception {
+    return proxy(grpc, web, mode, extra, VHOSTS);
+  }
+
+  private ProxyHarness proxy(Bookstore grpc, TestUpstream web, PipelineMode mode, String extra, String vhosts) throws Exception {
     Path set = tmp.resolve("bookstore.pb");
     Files.write(set, Bookstore.descriptorSet());
     String filters = """
@@ -56,7 +59,7 @@ class GrpcJsonTranscoderProxyTest {
     String clusters = ProxyHarness.cluster("grpc", "ROUND_ROBIN", grpc.port())
         .replace("    type: STATIC\n", "    type: STATIC\n    http2_protocol_options: {}\n")
         + ProxyHarness.cluster("web", "ROUND_ROBIN", web.port());
-    return new ProxyHarness(ProxyHarness.bootstrap(VHOSTS, clusters, filters), mode);
+    return new ProxyHarness(ProxyHarness.bootstrap(vhosts, clusters, filters), mode);
   }
 
   record Reply(int status, Map<String, String> headers, String body) {}
@@ -220,7 +223,26 @@ class GrpcJsonTranscoderProxyTest {
     }
   }
 
-  static String readAll(InputStream in) throws IOException {
-    return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void theRouteIsChosenOnTheGrpcPathUnlessMatchIncomingRequestRoute(PipelineMode mode) throws Exception {
+    String restOnly = """
+                  - name: all
+                    domains: ["*"]
+                    routes:
+                    - match: { prefix: "/v1/" }
+                      route: { cluster: grpc }
+      """;
+    try (Bookstore grpc = new Bookstore(); TestUpstream web = new TestUpstream("web");
+        ProxyHarness proxy = proxy(grpc, web, mode, "", restOnly)) {
+      assertThat(curl(proxy.port(), "/v1/shelves/1").status()).isEqualTo(404); // no route for /bookstore.Bookstore/GetShelf
+      assertThat(grpc.lastHeaders).isNull();
+    }
+    try (Bookstore grpc = new Bookstore(); TestUpstream web = new TestUpstream("web");
+        ProxyHarness proxy = proxy(grpc, web, mode, "match_incoming_request_route: true", restOnly)) {
+      Reply r = curl(proxy.port(), "/v1/shelves/1");
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.body()).isEqualTo("{\"id\":\"1\",\"theme\":\"shelf 1 tag \"}");
+    }
   }
 }
