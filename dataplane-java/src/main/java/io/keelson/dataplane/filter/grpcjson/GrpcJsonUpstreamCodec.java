@@ -62,11 +62,7 @@ public final class GrpcJsonUpstreamCodec extends ChannelDuplexHandler {
     this.call = call;
   }
 
-  /**
-   * Puts a codec for {@code call} on an upstream HTTP/2 stream channel, right after its HTTP-object codec, before
-   * anything is written. False (nothing done) when {@code call} is null or {@code stream} is not an HTTP/2 stream (an
-   * HTTP/1.1 cluster: gRPC needs HTTP/2). On the stream's event loop.
-   */
+  /** A codec for {@code call} (null: none) on {@code stream}, as {@link io.keelson.dataplane.filter.UpstreamStreamCodecs} puts it. */
   public static boolean install(Channel stream, TranscodedCall call) {
     return call != null && io.keelson.dataplane.filter.UpstreamStreamCodecs.addAfterObjectCodec(stream, "grpc-json",
         () -> new GrpcJsonUpstreamCodec(call));
