@@ -45,6 +45,8 @@ public final class FilterContext {
   private final Slot<ExchangeEndHook> endHook = new Slot<>();
   private io.keelson.dataplane.config.HeaderMutations requestHeaders;
   private int grpcWeb;
+  /** envoy.filters.http.grpc_json_transcoder mapped the request to a gRPC method, or null. */
+  private io.keelson.dataplane.filter.grpcjson.TranscodedCall transcoded;
   /** envoy.filters.http.buffer's max_request_bytes: the whole body is read before forwarding; 0 when not buffered. */
   private long bufferLimit;
   /** The body codings filters chose for the response (compressor, decompressor), in filter order; {@link #codings} used. */
@@ -318,6 +320,19 @@ public final class FilterContext {
   }
 
   /**
+   * Marks the request as transcoded to {@code call}'s gRPC method (the gRPC-JSON transcoder): the upstream stream's
+   * {@link io.keelson.dataplane.filter.grpcjson.GrpcJsonUpstreamCodec} rewrites it and its response.
+   */
+  public void transcode(io.keelson.dataplane.filter.grpcjson.TranscodedCall call) {
+    transcoded = call;
+  }
+
+  /** The gRPC-JSON transcoder's mapping of this request, or null. */
+  public io.keelson.dataplane.filter.grpcjson.TranscodedCall transcoded() {
+    return transcoded;
+  }
+
+  /**
    * Asks the connection to read the whole request body before it forwards the request, with a content-length, and to
    * answer 413 once the body is over {@code maxBytes} (envoy.filters.http.buffer).
    */
@@ -456,6 +471,7 @@ public final class FilterContext {
     endHook.clear();
     requestHeaders = null;
     grpcWeb = 0;
+    transcoded = null;
     bufferLimit = 0;
     healthCheck = false;
     java.util.Arrays.fill(responseCodings, 0, codings, null);
@@ -495,6 +511,7 @@ public final class FilterContext {
     endHook.set(other.takeEndHook());
     requestHeaders = other.requestHeaders;
     grpcWeb = other.grpcWeb;
+    transcoded = other.transcoded;
     bufferLimit = other.bufferLimit;
     healthCheck = other.healthCheck;
     System.arraycopy(other.responseCodings, 0, responseCodings, 0, other.codings);

@@ -13,6 +13,7 @@ public final class HttpFilterFactories {
   public static final List<HttpFilterFactory> ALL = List.of(new CorsFilterFactory(), new FaultFilterFactory(), new LocalRateLimitFactory(),
       new io.keelson.dataplane.filter.rbac.RbacFilterFactory(), new io.keelson.dataplane.filter.jwt.JwtAuthnFactory(),
       new io.keelson.dataplane.filter.grpcweb.GrpcWebFilterFactory(),
+      new io.keelson.dataplane.filter.grpcjson.GrpcJsonTranscoderFactory(),
       new io.keelson.dataplane.filter.extauthz.ExtAuthzFilterFactory(),
       new io.keelson.dataplane.filter.extproc.ExtProcFilterFactory(),
       new io.keelson.dataplane.filter.rls.RateLimitFilterFactory(),

@@ -1334,6 +1334,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     state = State.FORWARDING;
     h.attach(this, request.method());
     io.keelson.dataplane.filter.grpcweb.GrpcWebUpstreamCodec.install(h.channel(), policy.grpcWeb()); // an HTTP/2 cluster's stream
+    io.keelson.dataplane.filter.grpcjson.GrpcJsonUpstreamCodec.install(h.channel(), policy.transcoded());
     if (virtualHost != null && virtualHost.includeRequestAttemptCount()) {
       request.headers().set(io.keelson.dataplane.resilience.RetryHeaders.ATTEMPT_COUNT, Integer.toString(retry.retriesDone() + 1));
     }

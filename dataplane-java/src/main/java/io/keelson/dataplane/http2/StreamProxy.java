@@ -1346,6 +1346,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     up = u;
     state = State.FORWARDING;
     io.keelson.dataplane.filter.grpcweb.GrpcWebUpstreamCodec.install(u, policy.grpcWeb()); // before the request is written
+    io.keelson.dataplane.filter.grpcjson.GrpcJsonUpstreamCodec.install(u, policy.transcoded());
     if (virtualHost != null && virtualHost.includeRequestAttemptCount()) {
       request.headers().setInt(RetryHeaders.ATTEMPT_COUNT, attempts());
     }

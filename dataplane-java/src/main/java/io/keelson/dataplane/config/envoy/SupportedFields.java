@@ -228,6 +228,7 @@ final class SupportedFields {
     rules(io.envoyproxy.envoy.extensions.filters.http.bandwidth_limit.v3.BandwidthLimit.getDescriptor(), "stat_prefix",
         "enable_mode", "limit_kbps", "fill_interval", "runtime_enabled", "enable_response_trailers")
         .reject("response_trailer_prefix", "delay trailers are not supported; expected none");
+    grpcJsonTranscoder();
     rules(io.envoyproxy.envoy.extensions.filters.http.buffer.v3.Buffer.getDescriptor(), "max_request_bytes");
     rules(io.envoyproxy.envoy.extensions.filters.http.buffer.v3.BufferPerRoute.getDescriptor(), "disabled", "buffer");
     // session_state (a TypedExtensionConfig, not walked) is read by filter/statefulsession, which names what it refuses
@@ -814,6 +815,27 @@ final class SupportedFields {
         .reject("keep_matching", "expected the field unset");
     rules(com.github.xds.core.v3.TypedExtensionConfig.getDescriptor(), "name", "typed_config");
     rules(io.envoyproxy.envoy.extensions.filters.udp.udp_proxy.v3.Route.getDescriptor(), "cluster");
+  }
+
+  /** envoy.filters.http.grpc_json_transcoder: what filter/grpcjson implements; the rest refused by name. */
+  private static void grpcJsonTranscoder() {
+    String t = "not implemented by Keelson's gRPC-JSON transcoder";
+    rules(io.envoyproxy.envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder.getDescriptor(), "proto_descriptor",
+        "proto_descriptor_bin", "services", "print_options", "match_incoming_request_route", "ignored_query_parameters", "auto_mapping",
+        "ignore_unknown_query_parameters", "convert_grpc_status", "request_validation_options")
+        .reject("url_unescape_spec", t + ": path variables keep reserved characters encoded (ALL_CHARACTERS_EXCEPT_RESERVED)")
+        .reject("query_param_unescape_plus", t + ": '+' in a query value stays '+'")
+        .reject("match_unregistered_custom_verb", t)
+        .reject("case_insensitive_enum_parsing", t + ": enum names match exactly")
+        .reject("max_request_body_size", t + ": request bodies are bounded at 1 MiB (413)")
+        .reject("max_response_body_size", t + ": response messages are bounded at 1 MiB")
+        .reject("capture_unknown_query_parameters", t);
+    rules(io.envoyproxy.envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder.PrintOptions.getDescriptor(),
+        "add_whitespace", "always_print_primitive_fields", "always_print_enums_as_ints", "preserve_proto_field_names")
+        .reject("stream_newline_delimited", t + ": a stream is sent as one JSON array");
+    rules(io.envoyproxy.envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder.RequestValidationOptions.getDescriptor(),
+        "reject_unknown_method", "reject_unknown_query_parameters")
+        .reject("reject_binding_body_field_collisions", t + ": a body value wins over a binding");
   }
 
   private static RulesBuilder rules(Descriptor type, String... supported) {

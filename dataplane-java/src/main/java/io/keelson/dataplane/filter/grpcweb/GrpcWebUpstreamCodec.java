@@ -21,7 +21,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 
@@ -72,15 +71,8 @@ public final class GrpcWebUpstreamCodec extends ChannelDuplexHandler {
    * (an HTTP/1.1 cluster: gRPC-Web is only bridged to HTTP/2 gRPC upstreams). On the stream's event loop.
    */
   public static boolean install(Channel stream, int mode) {
-    if (mode == 0) {
-      return false;
-    }
-    ChannelHandlerContext codec = stream.pipeline().context(Http2StreamFrameToHttpObjectCodec.class);
-    if (codec == null) {
-      return false;
-    }
-    stream.pipeline().addAfter(codec.name(), "grpc-web", new GrpcWebUpstreamCodec(mode));
-    return true;
+    return mode != 0 && io.keelson.dataplane.filter.UpstreamStreamCodecs.addAfterObjectCodec(stream, "grpc-web",
+        () -> new GrpcWebUpstreamCodec(mode));
   }
 
   // ---- request (outbound)
@@ -257,7 +249,7 @@ public final class GrpcWebUpstreamCodec extends ChannelDuplexHandler {
    * Envoy's test for an answer it passes through: a trailers-only one with grpc-status; else 200 with a gRPC
    * content-type, or with a proto-encoded gRPC-Web one.
    */
-  static boolean isGrpc(HttpResponse r, boolean endStream) {
+  public static boolean isGrpc(HttpResponse r, boolean endStream) {
     if (endStream) {
       return r.headers().contains("grpc-status");
     }

@@ -133,6 +133,7 @@ class BootstrapRejectionTest {
             + "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit, "
             + "envoy.extensions.filters.http.rbac.v3.RBAC, envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication, "
             + "envoy.extensions.filters.http.grpc_web.v3.GrpcWeb, "
+            + "envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder, "
             + "envoy.extensions.filters.http.ext_authz.v3.ExtAuthz, envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor, "
             + "envoy.extensions.filters.http.ratelimit.v3.RateLimit, "
             + "xds.type.v3.TypedStruct (istio.stats: type_url type.googleapis.com/stats.PluginConfig), "
