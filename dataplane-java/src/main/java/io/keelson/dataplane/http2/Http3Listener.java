@@ -65,8 +65,21 @@ public final class Http3Listener {
     this.prematureResetMinLifetimeSeconds = listener.http().http2().prematureResetMinStreamLifetimeSeconds();
   }
 
-  /** The handler for the listener's datagram channel: Netty's QUIC server codec with HTTP/3 on each connection. */
+  /**
+   * The handler for the listener's datagram channel: Netty's QUIC server codec with HTTP/3 on each connection, behind
+   * the {@link Http3StopSendingWatch} that sees its clients' STOP_SENDING.
+   */
   public ChannelHandler codec(QuicSslContext ssl) {
+    ChannelHandler quicCodec = quicCodec(ssl);
+    return new ChannelInitializer<Channel>() {
+      @Override
+      protected void initChannel(Channel udp) {
+        udp.pipeline().addLast(new Http3StopSendingWatch(), quicCodec);
+      }
+    };
+  }
+
+  private ChannelHandler quicCodec(QuicSslContext ssl) {
     return Http3.newQuicServerCodecBuilder()
         .sslContext(ssl)
         .maxIdleTimeout(quic.idleTimeout().toMillis(), TimeUnit.MILLISECONDS)
@@ -111,6 +124,7 @@ public final class Http3Listener {
       }
     }, quic.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS);
     ch.closeFuture().addListener(f -> handshake.cancel(false));
+    Http3StopSendingWatch stopSending = ch.parent().pipeline().get(Http3StopSendingWatch.class);
     ch.pipeline().addLast(new Http3ServerConnectionHandler(new ChannelInitializer<QuicStreamChannel>() {
       @Override
       protected void initChannel(QuicStreamChannel stream) {
@@ -123,7 +137,7 @@ public final class Http3Listener {
             ch.close(true, Http3ErrorCode.H3_NO_ERROR.code(), io.netty.buffer.Unpooled.EMPTY_BUFFER);
           }
         });
-        stream.pipeline().addLast(new Http3RequestDecoder(), new Http3FrameToHttpObjectCodec(true, false),
+        stream.pipeline().addLast(new Http3RequestDecoder(stopSending), new Http3FrameToHttpObjectCodec(true, false),
             new StreamProxy(streams));
       }
     }, null, null, localSettings(), true));

@@ -35,6 +35,8 @@ import java.util.concurrent.TimeUnit;
  * Stream-confined.
  */
 final class Http3RequestDecoder extends ChannelInboundHandlerAdapter {
+  /** Watches the stream for STOP_SENDING once its request has ended. */
+  private final Http3StopSendingWatch stopSending;
   /** The request head while it is not known whether a body follows; null once passed on. */
   private HttpRequest held;
   private boolean headSeen;
@@ -42,6 +44,10 @@ final class Http3RequestDecoder extends ChannelInboundHandlerAdapter {
   /** A bodyless-method head waits {@link #FIN_WAIT_MILLIS} for its FIN (or DATA) before it is passed as chunked. */
   private boolean waiting;
   private static final long FIN_WAIT_MILLIS = 100;
+
+  Http3RequestDecoder(Http3StopSendingWatch stopSending) {
+    this.stopSending = stopSending;
+  }
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
@@ -143,13 +149,17 @@ final class Http3RequestDecoder extends ChannelInboundHandlerAdapter {
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     if (cause instanceof io.netty.handler.codec.quic.QuicStreamResetException) {
-      held = null;
-      ended = true;
-      ctx.fireUserEventTriggered(CLIENT_RESET);
-      ctx.close();
+      cancelledByClient(ctx);
       return;
     }
     ctx.fireExceptionCaught(cause);
+  }
+
+  private void cancelledByClient(ChannelHandlerContext ctx) {
+    held = null;
+    ended = true;
+    ctx.fireUserEventTriggered(CLIENT_RESET);
+    ctx.close();
   }
 
   /** The user event a client's RESET_STREAM becomes. */
@@ -162,6 +172,14 @@ final class Http3RequestDecoder extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt == Http3StopSendingWatch.PEER_STOPPED) { // Envoy resets the upstream on STOP_SENDING too
+      cancelledByClient(ctx);
+      return;
+    }
+    if (evt == ChannelInputShutdownEvent.INSTANCE) {
+      // the stream reads nothing more (a RESET_STREAM alone after the FIN goes unseen): its STOP_SENDING is watched
+      stopSending.watch((QuicStreamChannel) ctx.channel());
+    }
     if (evt == ChannelInputShutdownEvent.INSTANCE && headSeen && !ended) {
       ended = true;
       if (held != null) {
