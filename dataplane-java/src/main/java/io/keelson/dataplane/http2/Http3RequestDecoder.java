@@ -45,8 +45,12 @@ final class Http3RequestDecoder extends ChannelInboundHandlerAdapter {
   private boolean waiting;
   private static final long FIN_WAIT_MILLIS = 100;
 
-  Http3RequestDecoder(Http3StopSendingWatch stopSending) {
+  /** {@code http3.rx_reset} / {@code tx_reset}. */
+  private final Http3CodecStats stats;
+
+  Http3RequestDecoder(Http3StopSendingWatch stopSending, Http3CodecStats stats) {
     this.stopSending = stopSending;
+    this.stats = stats;
   }
 
   @Override
@@ -94,6 +98,7 @@ final class Http3RequestDecoder extends ChannelInboundHandlerAdapter {
       held = null;
       ended = true;
       stream.shutdown(Http3ErrorCode.H3_MESSAGE_ERROR.code());
+      stats.txReset.increment();
       stream.close();
     }
   }
@@ -152,10 +157,14 @@ final class Http3RequestDecoder extends ChannelInboundHandlerAdapter {
       cancelledByClient(ctx);
       return;
     }
+    if (cause instanceof io.netty.handler.codec.http3.Http3Exception e && e.errorCode() == Http3ErrorCode.H3_MESSAGE_ERROR) {
+      stats.txReset.increment(); // Netty's codec resets a malformed request stream itself (connection, te, content-length)
+    }
     ctx.fireExceptionCaught(cause);
   }
 
   private void cancelledByClient(ChannelHandlerContext ctx) {
+    stats.rxReset.increment();
     held = null;
     ended = true;
     ctx.fireUserEventTriggered(CLIENT_RESET);

@@ -6,12 +6,9 @@ import static org.awaitility.Awaitility.await;
 import io.keelson.dataplane.server.ProxyServer;
 import io.keelson.dataplane.testing.H3Client;
 import io.keelson.dataplane.testing.ProxyHarness;
-import io.keelson.dataplane.testing.RunningProxies;
 import io.keelson.dataplane.testing.TestUpstream;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -55,8 +52,4 @@ class Http3ClientCancelTest extends Http3ListenerFixture {
     }
   }
 
-  private static long stat(ProxyServer p, String name) throws Exception {
-    Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + ": (\\d+)$").matcher(RunningProxies.admin(p, "/stats"));
-    return m.find() ? Long.parseLong(m.group(1)) : -1;
-  }
 }
