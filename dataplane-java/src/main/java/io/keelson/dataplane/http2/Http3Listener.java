@@ -53,6 +53,7 @@ public final class Http3Listener {
   private final long prematureResetMinLifetimeSeconds;
   private final ChannelGroup connections = new DefaultChannelGroup("h3-connections", GlobalEventExecutor.INSTANCE);
   private volatile ServingSnapshot retiredFrom;
+  private final Http3CodecStats codecStats;
 
   public Http3Listener(ProxyContext context, ListenerConfig listener, QuicOptions quic) {
     this.context = context;
@@ -61,12 +62,26 @@ public final class Http3Listener {
     this.streamIdleNanos = listener.http().streamIdleTimeout().toNanos();
     this.maxHeaderBytes = listener.http().limits().maxHeaderBytes();
     this.quic = quic;
+    this.codecStats = new Http3CodecStats(context.stats());
     this.prematureResetTotalStreamCount = listener.http().http2().prematureResetTotalStreamCount();
     this.prematureResetMinLifetimeSeconds = listener.http().http2().prematureResetMinStreamLifetimeSeconds();
   }
 
-  /** The handler for the listener's datagram channel: Netty's QUIC server codec with HTTP/3 on each connection. */
+  /**
+   * The handler for the listener's datagram channel: Netty's QUIC server codec with HTTP/3 on each connection, behind
+   * the {@link Http3StopSendingWatch} that sees its clients' STOP_SENDING.
+   */
   public ChannelHandler codec(QuicSslContext ssl) {
+    ChannelHandler quicCodec = quicCodec(ssl);
+    return new ChannelInitializer<Channel>() {
+      @Override
+      protected void initChannel(Channel udp) {
+        udp.pipeline().addLast(new Http3StopSendingWatch(), quicCodec);
+      }
+    };
+  }
+
+  private ChannelHandler quicCodec(QuicSslContext ssl) {
     return Http3.newQuicServerCodecBuilder()
         .sslContext(ssl)
         .maxIdleTimeout(quic.idleTimeout().toMillis(), TimeUnit.MILLISECONDS)
@@ -87,8 +102,10 @@ public final class Http3Listener {
   }
 
   private ServerStreams streams(String servingName, Http3ConnectionGuard guard) {
-    return guard.guard(new ServerStreams(context, servingName, Http2ServerSupport.upstreams(context),
-        streamIdleNanos, quic.maxConcurrentStreams(), DownstreamCodec.HTTP3));
+    ServerStreams s = new ServerStreams(context, servingName, Http2ServerSupport.upstreams(context),
+        streamIdleNanos, quic.maxConcurrentStreams(), DownstreamCodec.HTTP3);
+    s.codecTxReset = codecStats.txReset;
+    return guard.guard(s);
   }
 
   private void onConnection(QuicChannel ch) {
@@ -111,6 +128,7 @@ public final class Http3Listener {
       }
     }, quic.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS);
     ch.closeFuture().addListener(f -> handshake.cancel(false));
+    Http3StopSendingWatch stopSending = ch.parent().pipeline().get(Http3StopSendingWatch.class);
     ch.pipeline().addLast(new Http3ServerConnectionHandler(new ChannelInitializer<QuicStreamChannel>() {
       @Override
       protected void initChannel(QuicStreamChannel stream) {
@@ -123,7 +141,7 @@ public final class Http3Listener {
             ch.close(true, Http3ErrorCode.H3_NO_ERROR.code(), io.netty.buffer.Unpooled.EMPTY_BUFFER);
           }
         });
-        stream.pipeline().addLast(new Http3RequestDecoder(), new Http3FrameToHttpObjectCodec(true, false),
+        stream.pipeline().addLast(new Http3RequestDecoder(stopSending, codecStats), new Http3FrameToHttpObjectCodec(true, false),
             new StreamProxy(streams));
       }
     }, null, null, localSettings(), true));
@@ -142,7 +160,8 @@ public final class Http3Listener {
   /**
    * Serves a connection with the connection manager of the chain its SNI chose (reported by Netty's QUIC codec during
    * the handshake, before any request stream), as {@code SniCertificateHandler} does on TCP, and counts it in that
-   * connection manager's {@code downstream_cx_total}/{@code _active} once its handshake completed.
+   * connection manager's {@code downstream_cx_total}/{@code _active} once its handshake completed (and in the
+   * listener's, {@link Http3CodecStats}).
    */
   private final class ServedChain extends io.netty.channel.ChannelInboundHandlerAdapter {
     private final Http3ConnectionGuard guard;
@@ -165,6 +184,8 @@ public final class Http3Listener {
 
     @Override
     public void channelActive(io.netty.channel.ChannelHandlerContext ctx) throws Exception {
+      codecStats.connectionEstablished((java.net.InetSocketAddress) ctx.channel().parent().localAddress());
+      ctx.channel().closeFuture().addListener(f -> codecStats.connectionClosed());
       ServerStreams streams = ctx.channel().attr(STREAMS).get();
       var served = streams.snapshot().listener(streams.listenerName());
       if (served != null) { // the connection manager's downstream_cx_total / _active, as for TCP connections

@@ -35,6 +35,8 @@ import java.util.concurrent.TimeUnit;
  * Stream-confined.
  */
 final class Http3RequestDecoder extends ChannelInboundHandlerAdapter {
+  /** Watches the stream for STOP_SENDING once its request has ended. */
+  private final Http3StopSendingWatch stopSending;
   /** The request head while it is not known whether a body follows; null once passed on. */
   private HttpRequest held;
   private boolean headSeen;
@@ -42,6 +44,14 @@ final class Http3RequestDecoder extends ChannelInboundHandlerAdapter {
   /** A bodyless-method head waits {@link #FIN_WAIT_MILLIS} for its FIN (or DATA) before it is passed as chunked. */
   private boolean waiting;
   private static final long FIN_WAIT_MILLIS = 100;
+
+  /** {@code http3.rx_reset} / {@code tx_reset}. */
+  private final Http3CodecStats stats;
+
+  Http3RequestDecoder(Http3StopSendingWatch stopSending, Http3CodecStats stats) {
+    this.stopSending = stopSending;
+    this.stats = stats;
+  }
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
@@ -88,6 +98,7 @@ final class Http3RequestDecoder extends ChannelInboundHandlerAdapter {
       held = null;
       ended = true;
       stream.shutdown(Http3ErrorCode.H3_MESSAGE_ERROR.code());
+      stats.txReset.increment();
       stream.close();
     }
   }
@@ -143,13 +154,21 @@ final class Http3RequestDecoder extends ChannelInboundHandlerAdapter {
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     if (cause instanceof io.netty.handler.codec.quic.QuicStreamResetException) {
-      held = null;
-      ended = true;
-      ctx.fireUserEventTriggered(CLIENT_RESET);
-      ctx.close();
+      cancelledByClient(ctx);
       return;
     }
+    if (cause instanceof io.netty.handler.codec.http3.Http3Exception e && e.errorCode() == Http3ErrorCode.H3_MESSAGE_ERROR) {
+      stats.txReset.increment(); // Netty's codec resets a malformed request stream itself (connection, te, content-length)
+    }
     ctx.fireExceptionCaught(cause);
+  }
+
+  private void cancelledByClient(ChannelHandlerContext ctx) {
+    stats.rxReset.increment();
+    held = null;
+    ended = true;
+    ctx.fireUserEventTriggered(CLIENT_RESET);
+    ctx.close();
   }
 
   /** The user event a client's RESET_STREAM becomes. */
@@ -162,6 +181,14 @@ final class Http3RequestDecoder extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt == Http3StopSendingWatch.PEER_STOPPED) { // Envoy resets the upstream on STOP_SENDING too
+      cancelledByClient(ctx);
+      return;
+    }
+    if (evt == ChannelInputShutdownEvent.INSTANCE) {
+      // the stream reads nothing more (a RESET_STREAM alone after the FIN goes unseen): its STOP_SENDING is watched
+      stopSending.watch((QuicStreamChannel) ctx.channel());
+    }
     if (evt == ChannelInputShutdownEvent.INSTANCE && headSeen && !ended) {
       ended = true;
       if (held != null) {

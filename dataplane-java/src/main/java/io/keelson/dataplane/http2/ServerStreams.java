@@ -17,6 +17,8 @@ final class ServerStreams {
   final int maxConcurrentStreams;
   /** HTTP/2 or HTTP/3 streams: what is logged as the protocol, how a stream is reset. */
   final DownstreamCodec codec;
+  /** The codec's {@code tx_reset} ({@code http3.tx_reset}); null for HTTP/2, whose codec stats are not counted. */
+  java.util.concurrent.atomic.LongAdder codecTxReset;
   int open;
   /** The snapshot that still had this connection's listener, once an update removed or replaced it; else null. */
   io.keelson.dataplane.routing.ServingSnapshot retiredFrom;

@@ -2122,6 +2122,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     cancelExternalCheck();
     record();
     streams.codec.reset(down, error);
+    if (streams.codecTxReset != null) {
+      streams.codecTxReset.increment();
+    }
     down.close();
   }
 

@@ -15,7 +15,8 @@ import java.util.Map;
  * current one per handshake) and the same client certificate verification. A listener with chains selected by server
  * name gets one context per chain, chosen by the ClientHello's SNI in {@link SniCertificate#select}'s order (the
  * chain without names, when there is one, also serves clients that send none; otherwise they fail the handshake, as
- * Envoy's "no filter chain match"). Stateless.
+ * Envoy's "no filter chain match"). Client CAs served over SDS scope session resumption as on TCP: after they rotate,
+ * a session verified by the old ones does a full handshake ({@link SessionResumption}). Stateless.
  */
 public final class QuicServerTls {
   private QuicServerTls() {}
@@ -38,7 +39,12 @@ public final class QuicServerTls {
   }
 
   public static QuicSslContext context(ServerTls tls) {
-    return builder(tls).build();
+    QuicSslContext context = builder(tls).build();
+    ListenerSecret cas = tls.credentials().clientCas();
+    if (cas != null) { // an SDS CA rotation must not let sessions verified by the old CAs resume, as on TCP
+      cas.bindSessions(context);
+    }
+    return context;
   }
 
   private static QuicSslContextBuilder builder(ServerTls tls) {

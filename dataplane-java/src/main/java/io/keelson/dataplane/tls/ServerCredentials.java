@@ -14,8 +14,15 @@ import javax.net.ssl.TrustManager;
  * @param keys              the certificate and key per handshake (a fixed pair, or an SDS secret's current one)
  * @param clientTrust       verifies client certificates, or null when none are asked for
  * @param requireClientCert a client without a certificate is refused ({@code require_client_certificate})
+ * @param clientCas         the SDS secret {@code clientTrust} reads its CAs from, or null: a context built on it
+ *                          ties its session resumption to them ({@link ListenerSecret#bindSessions})
  */
-public record ServerCredentials(KeyManager keys, TrustManager clientTrust, boolean requireClientCert) {
+public record ServerCredentials(KeyManager keys, TrustManager clientTrust, boolean requireClientCert,
+    ListenerSecret clientCas) {
+
+  public ServerCredentials(KeyManager keys, TrustManager clientTrust, boolean requireClientCert) {
+    this(keys, clientTrust, requireClientCert, null);
+  }
 
   /** A fixed certificate chain and key. */
   static ServerCredentials of(PrivateKey key, X509Certificate[] chain, TrustManager clientTrust, boolean require) {

@@ -123,7 +123,8 @@ public final class TlsContexts {
       throw new TlsConfigException("common_tls_context.validation_context.match_typed_subject_alt_names",
           "SAN matchers need common_tls_context.validation_context_sds_secret_config (a CA secret)");
     }
-    ServerTls tls = finishServer(b, config, provider, new ServerCredentials(keys, trust, config.requireClientCert()));
+    ServerTls tls = finishServer(b, config, provider,
+        new ServerCredentials(keys, trust, config.requireClientCert(), ca));
     if (ca != null) {
       ca.bindSessions(tls.context()); // a CA rotation must not let sessions verified by the old CAs resume
     }

@@ -37,6 +37,13 @@ abstract class Http3ListenerFixture {
         clusters);
   }
 
+  /** Counter or gauge {@code name} from the proxy's {@code /stats}; -1 when it is not there. */
+  static long stat(ProxyServer p, String name) throws Exception {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^" + java.util.regex.Pattern.quote(name)
+        + ": (\\d+)$").matcher(RunningProxies.admin(p, "/stats"));
+    return m.find() ? Long.parseLong(m.group(1)) : -1;
+  }
+
   /** Starts {@link #h3Bootstrap} on one worker; closed after the test. */
   ProxyServer startH3(String quicOptions, String virtualHosts, String filters, String hcmExtra, String clusters)
       throws Exception {

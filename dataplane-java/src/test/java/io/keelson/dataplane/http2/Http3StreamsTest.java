@@ -7,12 +7,9 @@ import io.keelson.dataplane.server.ProxyServer;
 import io.keelson.dataplane.testing.H3Client;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.QuicYaml;
-import io.keelson.dataplane.testing.RunningProxies;
 import io.keelson.dataplane.testing.TestUpstream;
 import io.netty.handler.codec.http3.Http3ErrorCode;
 import java.time.Duration;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -140,10 +137,6 @@ class Http3StreamsTest extends Http3ListenerFixture {
         ProxyHarness.allTo("backend"), "", ""), ProxyHarness.cluster("backend", "ROUND_ROBIN", up.port())), 1);
   }
 
-  private static long stat(ProxyServer p, String name) throws Exception {
-    Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + ": (\\d+)$").matcher(RunningProxies.admin(p, "/stats"));
-    return m.find() ? Long.parseLong(m.group(1)) : -1;
-  }
 
   /**
    * Envoy's premature-reset (rapid reset) check, with the client cancelling its streams (STOP_SENDING and RESET_STREAM

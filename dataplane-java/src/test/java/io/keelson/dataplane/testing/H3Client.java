@@ -149,6 +149,25 @@ public final class H3Client implements AutoCloseable {
   }
 
   /**
+   * Sends {@code method path}'s HEADERS with FIN (the whole request) and, once written, gives up on the response with
+   * STOP_SENDING(H3_REQUEST_CANCELLED) only ({@code resetToo}: and RESET_STREAM, as browsers cancel). Completes when
+   * the cancel is written.
+   */
+  public CompletableFuture<Void> sendThenCancel(String method, String path, boolean resetToo) throws Exception {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    QuicStreamChannel stream = Http3.newRequestStream(quic, new io.netty.channel.ChannelInboundHandlerAdapter())
+        .get(30, TimeUnit.SECONDS);
+    Http3Headers h = new DefaultHttp3Headers().method(method).path(path).authority(authority).scheme("https");
+    long code = io.netty.handler.codec.http3.Http3ErrorCode.H3_REQUEST_CANCELLED.code();
+    stream.writeAndFlush(new DefaultHttp3HeadersFrame(h)).addListener(QuicStreamChannel.SHUTDOWN_OUTPUT)
+        .addListener(f -> stream.eventLoop().schedule(() -> {
+          var cancel = resetToo ? stream.shutdown((int) code) : stream.shutdownInput((int) code);
+          cancel.addListener(g -> done.complete(null));
+        }, 300, TimeUnit.MILLISECONDS));
+    return done;
+  }
+
+  /**
    * Opens a request stream and sends its HEADERS (no FIN); the stream is returned for {@link #sendAndReset}. Completes
    * once the HEADERS were written.
    */

@@ -77,6 +77,11 @@ public final class TestUpstream implements AutoCloseable {
     this(name, 0, null);
   }
 
+  /** Connections open now (a proxy that cancels a request closes its HTTP/1.1 connection). */
+  public int openConnections() {
+    return children.size();
+  }
+
   /** An upstream that speaks HTTP/1.1 inside TLS with {@code tls} (a server context), or plaintext for null. */
   public TestUpstream(String name, io.netty.handler.ssl.SslContext tls) throws InterruptedException {
     this(name, 0, tls);
