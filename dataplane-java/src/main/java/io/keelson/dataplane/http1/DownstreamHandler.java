@@ -1026,10 +1026,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     pendingTrailers = null;
     pendingBodyBytes = 0;
     for (int i = 0, n = pendingBody.size(); i < n && requestStream != null; i++) {
-      requestStream.offer(pendingBody.pollFirst(), false);
+      requestStream.offer(pendingBody.pollFirst(), false, false);
     }
     if (complete && requestStream != null) {
-      requestStream.offer(Unpooled.EMPTY_BUFFER, true);
+      requestStream.offer(Unpooled.EMPTY_BUFFER, true, streamedRequestTrailers.size() > 0);
     }
   }
 
@@ -1368,7 +1368,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   public void onBody(ByteBuf content) {
     requestBytes += content.readableBytes();
     if (requestStream != null) {
-      requestStream.offer(content, false);
+      requestStream.offer(content, false, false);
       return;
     }
     onProcessedBody(content);
@@ -1415,7 +1415,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (requestStream != null) { // the end goes on after the last chunk's answer
       streamedRequestTrailers = new Http1Headers(trailers.size());
       streamedRequestTrailers.copyFrom(trailers);
-      requestStream.offer(Unpooled.EMPTY_BUFFER, true);
+      requestStream.offer(Unpooled.EMPTY_BUFFER, true, trailers.size() > 0);
       return;
     }
     // checked once the verdict is known: here while forwarding, else as the pending end is written (forward)
@@ -1824,7 +1824,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return;
     }
     if (responseStream != null) {
-      responseStream.offer(content, false);
+      responseStream.offer(content, false, false);
       return;
     }
     writeResponseBody(content);
@@ -1880,7 +1880,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       if (trailers != null) {
         streamedResponseTrailers.copyFrom(trailers);
       }
-      responseStream.offer(Unpooled.EMPTY_BUFFER, true);
+      responseStream.offer(Unpooled.EMPTY_BUFFER, true, trailers != null && trailers.size() > 0);
       return;
     }
     if (holdForTrailers(trailers, true, this::onResponseComplete)) {

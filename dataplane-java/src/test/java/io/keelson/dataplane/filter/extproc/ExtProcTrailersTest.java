@@ -18,6 +18,7 @@ import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.RawHttp;
 import io.keelson.dataplane.testing.TestUpstream;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -125,6 +126,72 @@ class ExtProcTrailersTest {
           && processor.streams.get(1).end != null);
       assertThat(processor.streams.get(0).phases).containsExactly(RequestCase.RESPONSE_TRAILERS);
       assertThat(processor.streams.get(1).phases).containsExactly(RequestCase.RESPONSE_TRAILERS);
+    }
+  }
+
+  /**
+   * A STREAMED request body whose end carries trailers (an HTTP/1.1 chunked upload): as Envoy, every body message has
+   * end_of_stream false and the request_trailers message is the request's end (no empty end_of_stream body message);
+   * the backend gets the body and the trailers as the processor left them.
+   */
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void aStreamedRequestBodyBeforeTrailersNeverSaysEndOfStream(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = ExtProcProxyTest.proxy(a, processor.port(), mode,
+            "processing_mode: { request_header_mode: SKIP, response_header_mode: SKIP, request_body_mode: STREAMED, "
+                + "request_trailer_mode: SEND }");
+        RawHttp client = new RawHttp(proxy.port())) {
+      client.send("POST /api/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+          + "5\r\nhello\r\n6\r\n world\r\n0\r\nx-client-trailer: c\r\nx-drop-trailer: d\r\n\r\n");
+      assertThat(client.read().status()).isEqualTo(200);
+      assertThat(a.lastBody).asString().isEqualTo("hello world");
+      assertThat(a.lastTrailers).containsEntry("x-client-trailer", "c")
+          .containsEntry("x-request-trailer-added", "processor").doesNotContainKey("x-drop-trailer");
+      await().atMost(10, TimeUnit.SECONDS).until(() -> processor.streams.size() == 1
+          && processor.streams.get(0).end != null);
+      List<RequestCase> phases = processor.streams.get(0).phases;
+      assertThat(phases.get(phases.size() - 1)).isEqualTo(RequestCase.REQUEST_TRAILERS);
+      assertThat(phases.subList(0, phases.size() - 1)).isNotEmpty().containsOnly(RequestCase.REQUEST_BODY);
+      assertThat(processor.requests).filteredOn(ProcessingRequest::hasRequestBody)
+          .allSatisfy(r -> assertThat(r.getRequestBody().getEndOfStream()).isFalse());
+    }
+  }
+
+  /**
+   * A gRPC call's STREAMED response body (h2c both sides): its DATA goes with end_of_stream false and the
+   * response_trailers message (grpc-status) ends the response, as Envoy; the client gets its answer and the
+   * processor's trailer (before, the upstream stream's close after the held end reset the client's).
+   */
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void aGrpcResponsesStreamedBodyEndsWithItsTrailersMessage(PipelineMode mode) throws Exception {
+    try (GrpcEcho backend = new GrpcEcho(); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = new ProxyHarness(ProxyHarness.bootstrap(GRPC_ROUTES,
+            h2Cluster("grpc", backend.port()) + h2Cluster("processor", processor.port()),
+            ExtProcProxyTest.filter("processing_mode: { request_header_mode: SKIP, response_header_mode: SKIP, "
+                + "response_body_mode: STREAMED, response_trailer_mode: SEND }\nmessage_timeout: 10s")), mode)) {
+      ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", proxy.port(),
+          InsecureChannelCredentials.create()).build();
+      try {
+        AtomicReference<Metadata> headers = new AtomicReference<>();
+        AtomicReference<Metadata> trailers = new AtomicReference<>();
+        var captured = ClientInterceptors.intercept(channel,
+            MetadataUtils.newCaptureMetadataInterceptor(headers, trailers));
+        String answer = ClientCalls.blockingUnaryCall(captured, GrpcEcho.UNARY,
+            CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS), "hello");
+        assertThat(answer).isEqualTo("hello");
+        assertThat(trailers.get().get(key("x-processor-saw-status"))).isEqualTo("0");
+        await().atMost(10, TimeUnit.SECONDS).until(() -> processor.streams.size() == 1
+            && processor.streams.get(0).end != null);
+        List<RequestCase> phases = processor.streams.get(0).phases;
+        assertThat(phases.get(phases.size() - 1)).isEqualTo(RequestCase.RESPONSE_TRAILERS);
+        assertThat(phases.subList(0, phases.size() - 1)).isNotEmpty().containsOnly(RequestCase.RESPONSE_BODY);
+        assertThat(processor.requests).filteredOn(ProcessingRequest::hasResponseBody)
+            .allSatisfy(r -> assertThat(r.getResponseBody().getEndOfStream()).isFalse());
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
     }
   }
 
