@@ -701,6 +701,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (outcome.skipResponseCheck()) {
       policy.takeResponseCheck();
     }
+    if (outcome.phases() != null) {
+      outcome.phases().apply(policy); // ext_proc's mode_override: the later phases it turns on or off
+    }
     if (outcome.responseHeaders() != null) {
       policy.addResponseHeaders(outcome.responseHeaders());
     }
@@ -926,9 +929,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (upgrade != null) {
       UpgradeTunnel.restoreRequestHeaders(request, upgrade);
     }
+    // trailers a filter checks (ext_proc) reach the mirror as checked, once answered (writeCheckedRequestEnd)
+    boolean mirrorEnd = requestComplete && !(pendingTrailers != null && !pendingTrailers.isEmpty()
+        && policy.checksRequestTrailers());
     mirror = upgrade != null || proxiedConnect || forward.mirrors().isEmpty() ? null : RequestMirror.start(forward.mirrors(),
         forward.timeout(), snapshot, context.stats(), context.pool().shadows(), channel.eventLoop(), request, pendingBody,
-        requestComplete ? pendingTrailers : null, requestComplete);
+        mirrorEnd ? pendingTrailers : null, mirrorEnd);
     observer.trace(listener.config().http().tracing(), request, request.version().toString(),
         traceHeaders, startNanos, downstream.address()); // the connection manager's downstream address
     if (expectContinue) {
@@ -1519,6 +1525,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   /** A request end that waited for its trailers' check while the request was forwarded whole (kept for a retry). */
   private void writeCheckedRequestEnd(Http1Headers trailers) {
     pendingTrailers = trailers;
+    if (mirror != null) { // the request ended while routing: its mirror waited for the checked trailers
+      mirror.onComplete(RequestMirror.trailers(trailers));
+      mirror = null;
+    }
     if (state == State.FORWARDING && upstream != null) {
       writeRequestEnd(trailers);
       upstream.channel().flush();
@@ -1693,6 +1703,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return;
     }
     HeaderRewriter.apply(h.head().headers(), outcome.upstreamHeaders());
+    if (outcome.phases() != null) {
+      outcome.phases().apply(policy); // a response-headers answer's mode_override: the response body's and trailers'
+    }
     if (h.awaited().check() == null) {
       continueResponse(h.head(), h);
       return;

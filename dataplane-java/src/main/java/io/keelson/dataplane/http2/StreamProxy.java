@@ -534,6 +534,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (outcome.skipResponseCheck()) {
       policy.takeResponseCheck();
     }
+    if (outcome.phases() != null) {
+      outcome.phases().apply(policy); // ext_proc's mode_override: the later phases it turns on or off
+    }
     if (outcome.responseHeaders() != null) {
       policy.addResponseHeaders(outcome.responseHeaders());
     }
@@ -780,7 +783,8 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
         addresses ? io.keelson.dataplane.intercept.RemoteAddress.of(down.parent()) : null,
         addresses ? io.keelson.dataplane.intercept.OriginalDestination.localAddress(down.parent()) : null);
     if (upgradeType == null && !proxiedConnect) { // an upgrade or a CONNECT is not mirrored (as on HTTP/1.1)
-      mirror.start(forward, snapshot, streams, down.eventLoop(), request, requestEndedWithHead, pending);
+      mirror.start(forward, snapshot, streams, down.eventLoop(), request, requestEndedWithHead, pending,
+          policy.checksRequestTrailers());
     }
     observer.trace(listener.config().http().tracing(), head, streams.codec.protocol, request.headers()::set, startNanos, downstreamIp); // the connection manager's downstream address
     if (upgradeType != null) {
@@ -1503,6 +1507,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     HeldResponse h = held;
     held = null;
     ForwardedHeaders.apply(h.head().headers(), outcome.upstreamHeaders());
+    if (outcome.phases() != null) {
+      outcome.phases().apply(policy); // a response-headers answer's mode_override: the response body's and trailers'
+    }
     if (h.awaited().check() == null && awaitWholeBody(h)) {
       return;
     }

@@ -14,6 +14,13 @@ import io.grpc.Metadata;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
 import io.keelson.dataplane.http2.GrpcEcho;
+import io.keelson.dataplane.http2.H2Client;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpVersion;
+import java.nio.charset.StandardCharsets;
 import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.RawHttp;
@@ -192,6 +199,56 @@ class ExtProcTrailersTest {
       } finally {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }
+    }
+  }
+
+  /**
+   * A request that ended while it was routed (its request_headers answer awaited) is mirrored with the trailers the
+   * processor returned, not the client's: the shadow gets what the primary gets.
+   */
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void aMirrorGetsTheTrailersTheProcessorReturned(PipelineMode mode) throws Exception {
+    String routes = """
+        - name: main
+          domains: ["*"]
+          routes:
+          - match: { prefix: "/" }
+            route:
+              cluster: a
+              request_mirror_policies:
+              - cluster: shadow
+        """.indent(12);
+    try (TestUpstream a = new TestUpstream("a"); TestUpstream shadow = new TestUpstream("shadow");
+        GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = new ProxyHarness(ProxyHarness.bootstrap(routes,
+            ProxyHarness.cluster("a", "ROUND_ROBIN", a.port()) + ProxyHarness.cluster("shadow", "ROUND_ROBIN",
+                shadow.port()) + h2Cluster("processor", processor.port()),
+            ExtProcProxyTest.filter("processing_mode: { request_header_mode: SEND, response_header_mode: SKIP, "
+                + "request_trailer_mode: SEND }\nmessage_timeout: 10s")), mode);
+        RawHttp client = new RawHttp(proxy.port())) {
+      client.send("POST /api/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+          + "5\r\nhello\r\n0\r\nx-client-trailer: c\r\nx-drop-trailer: d\r\n\r\n");
+      assertThat(client.read().status()).isEqualTo(200);
+      assertThat(a.lastTrailers).containsEntry("x-request-trailer-added", "processor").doesNotContainKey("x-drop-trailer");
+      await().atMost(10, TimeUnit.SECONDS).until(() -> shadow.requests.get() == 1 && shadow.lastTrailers != null
+          && !shadow.lastTrailers.isEmpty());
+      assertThat(shadow.lastBody).asString().isEqualTo("hello");
+      assertThat(shadow.lastTrailers).containsEntry("x-client-trailer", "c")
+          .containsEntry("x-request-trailer-added", "processor").doesNotContainKey("x-drop-trailer");
+      // HTTP/2 (h2c): the trailing HEADERS frame, read while routing, reaches the mirror as checked too
+      try (H2Client h2 = new H2Client(proxy.port())) {
+        var upload = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/api/h2-upload",
+            Unpooled.copiedBuffer("hello h2", StandardCharsets.UTF_8));
+        upload.trailingHeaders().set("x-client-trailer", "c2").set("x-drop-trailer", "d");
+        FullHttpResponse r = h2.send(upload).get(20, TimeUnit.SECONDS);
+        assertThat(r.status().code()).isEqualTo(200);
+        r.release();
+      }
+      await().atMost(10, TimeUnit.SECONDS).until(() -> shadow.requests.get() == 2
+          && "hello h2".equals(new String(shadow.lastBody, StandardCharsets.UTF_8)) && !shadow.lastTrailers.isEmpty());
+      assertThat(shadow.lastTrailers).containsEntry("x-client-trailer", "c2")
+          .containsEntry("x-request-trailer-added", "processor").doesNotContainKey("x-drop-trailer");
     }
   }
 
