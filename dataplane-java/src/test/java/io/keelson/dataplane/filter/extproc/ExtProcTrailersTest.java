@@ -55,33 +55,18 @@ class ExtProcTrailersTest {
   @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
   void aGrpcCallsTrailersReachTheProcessorAndItsAddedTrailerReachesTheClient(PipelineMode mode) throws Exception {
     try (GrpcEcho backend = new GrpcEcho(); GrpcProcessorServer processor = new GrpcProcessorServer();
-        ProxyHarness proxy = new ProxyHarness(ProxyHarness.bootstrap(GRPC_ROUTES,
-            h2Cluster("grpc", backend.port()) + h2Cluster("processor", processor.port()),
-            ExtProcProxyTest.filter("processing_mode: { request_header_mode: SKIP, response_header_mode: SKIP, "
-                + "response_trailer_mode: SEND }\nmessage_timeout: 10s")), mode)) {
-      ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", proxy.port(),
-          InsecureChannelCredentials.create()).build();
-      try {
-        AtomicReference<Metadata> headers = new AtomicReference<>();
-        AtomicReference<Metadata> trailers = new AtomicReference<>();
-        var captured = ClientInterceptors.intercept(channel,
-            MetadataUtils.newCaptureMetadataInterceptor(headers, trailers));
-        String answer = ClientCalls.blockingUnaryCall(captured, GrpcEcho.UNARY,
-            CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS), "hello");
-        assertThat(answer).isEqualTo("hello");
-        assertThat(trailers.get().get(key("x-processor-saw-status"))).isEqualTo("0");
-        assertThat(trailers.get().get(key("x-trailer-added"))).isEqualTo("processor");
-        assertThat(trailers.get().get(key("x-envoy-trailer"))).isNull();
-        await().atMost(10, TimeUnit.SECONDS).until(() -> processor.streams.size() == 1
-            && processor.streams.get(0).end != null);
-        assertThat(processor.streams.get(0).phases).containsExactly(RequestCase.RESPONSE_TRAILERS);
-        ProcessingRequest sent = processor.requests.get(0);
-        assertThat(sent.getResponseTrailers().getTrailers().getHeadersList())
-            .anySatisfy(h -> assertThat(h.getKey()).isEqualTo("grpc-status"));
-        assertThat(proxy.stat("http.ingress_http.ext_proc.rejected_header_mutations")).isEqualTo(1);
-      } finally {
-        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-      }
+        ProxyHarness proxy = grpcProxy(backend, processor, mode, "response_trailer_mode: SEND")) {
+      Metadata trailers = unaryCall(proxy);
+      assertThat(trailers.get(key("x-processor-saw-status"))).isEqualTo("0");
+      assertThat(trailers.get(key("x-trailer-added"))).isEqualTo("processor");
+      assertThat(trailers.get(key("x-envoy-trailer"))).isNull();
+      await().atMost(10, TimeUnit.SECONDS).until(() -> processor.streams.size() == 1
+          && processor.streams.get(0).end != null);
+      assertThat(processor.streams.get(0).phases).containsExactly(RequestCase.RESPONSE_TRAILERS);
+      ProcessingRequest sent = processor.requests.get(0);
+      assertThat(sent.getResponseTrailers().getTrailers().getHeadersList())
+          .anySatisfy(h -> assertThat(h.getKey()).isEqualTo("grpc-status"));
+      assertThat(proxy.stat("http.ingress_http.ext_proc.rejected_header_mutations")).isEqualTo(1);
     }
   }
 
@@ -174,31 +159,16 @@ class ExtProcTrailersTest {
   @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
   void aGrpcResponsesStreamedBodyEndsWithItsTrailersMessage(PipelineMode mode) throws Exception {
     try (GrpcEcho backend = new GrpcEcho(); GrpcProcessorServer processor = new GrpcProcessorServer();
-        ProxyHarness proxy = new ProxyHarness(ProxyHarness.bootstrap(GRPC_ROUTES,
-            h2Cluster("grpc", backend.port()) + h2Cluster("processor", processor.port()),
-            ExtProcProxyTest.filter("processing_mode: { request_header_mode: SKIP, response_header_mode: SKIP, "
-                + "response_body_mode: STREAMED, response_trailer_mode: SEND }\nmessage_timeout: 10s")), mode)) {
-      ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", proxy.port(),
-          InsecureChannelCredentials.create()).build();
-      try {
-        AtomicReference<Metadata> headers = new AtomicReference<>();
-        AtomicReference<Metadata> trailers = new AtomicReference<>();
-        var captured = ClientInterceptors.intercept(channel,
-            MetadataUtils.newCaptureMetadataInterceptor(headers, trailers));
-        String answer = ClientCalls.blockingUnaryCall(captured, GrpcEcho.UNARY,
-            CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS), "hello");
-        assertThat(answer).isEqualTo("hello");
-        assertThat(trailers.get().get(key("x-processor-saw-status"))).isEqualTo("0");
-        await().atMost(10, TimeUnit.SECONDS).until(() -> processor.streams.size() == 1
-            && processor.streams.get(0).end != null);
-        List<RequestCase> phases = processor.streams.get(0).phases;
-        assertThat(phases.get(phases.size() - 1)).isEqualTo(RequestCase.RESPONSE_TRAILERS);
-        assertThat(phases.subList(0, phases.size() - 1)).isNotEmpty().containsOnly(RequestCase.RESPONSE_BODY);
-        assertThat(processor.requests).filteredOn(ProcessingRequest::hasResponseBody)
-            .allSatisfy(r -> assertThat(r.getResponseBody().getEndOfStream()).isFalse());
-      } finally {
-        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-      }
+        ProxyHarness proxy = grpcProxy(backend, processor, mode,
+            "response_body_mode: STREAMED, response_trailer_mode: SEND")) {
+      assertThat(unaryCall(proxy).get(key("x-processor-saw-status"))).isEqualTo("0");
+      await().atMost(10, TimeUnit.SECONDS).until(() -> processor.streams.size() == 1
+          && processor.streams.get(0).end != null);
+      List<RequestCase> phases = processor.streams.get(0).phases;
+      assertThat(phases.get(phases.size() - 1)).isEqualTo(RequestCase.RESPONSE_TRAILERS);
+      assertThat(phases.subList(0, phases.size() - 1)).isNotEmpty().containsOnly(RequestCase.RESPONSE_BODY);
+      assertThat(processor.requests).filteredOn(ProcessingRequest::hasResponseBody)
+          .allSatisfy(r -> assertThat(r.getResponseBody().getEndOfStream()).isFalse());
     }
   }
 
@@ -249,6 +219,31 @@ class ExtProcTrailersTest {
           && "hello h2".equals(new String(shadow.lastBody, StandardCharsets.UTF_8)) && !shadow.lastTrailers.isEmpty());
       assertThat(shadow.lastTrailers).containsEntry("x-client-trailer", "c2")
           .containsEntry("x-request-trailer-added", "processor").doesNotContainKey("x-drop-trailer");
+    }
+  }
+
+  /** A proxy routing to the gRPC {@code backend} with ext_proc sending {@code modes} (header modes SKIP). */
+  private static ProxyHarness grpcProxy(GrpcEcho backend, GrpcProcessorServer processor, PipelineMode mode,
+      String modes) throws Exception {
+    return new ProxyHarness(ProxyHarness.bootstrap(GRPC_ROUTES,
+        h2Cluster("grpc", backend.port()) + h2Cluster("processor", processor.port()),
+        ExtProcProxyTest.filter("processing_mode: { request_header_mode: SKIP, response_header_mode: SKIP, " + modes
+            + " }\nmessage_timeout: 10s")), mode);
+  }
+
+  /** A grpc-java unary call through {@code proxy} (echoed "hello"); its trailers. */
+  private static Metadata unaryCall(ProxyHarness proxy) throws Exception {
+    ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", proxy.port(),
+        InsecureChannelCredentials.create()).build();
+    try {
+      AtomicReference<Metadata> headers = new AtomicReference<>();
+      AtomicReference<Metadata> trailers = new AtomicReference<>();
+      var captured = ClientInterceptors.intercept(channel, MetadataUtils.newCaptureMetadataInterceptor(headers, trailers));
+      assertThat(ClientCalls.blockingUnaryCall(captured, GrpcEcho.UNARY,
+          CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS), "hello")).isEqualTo("hello");
+      return trailers.get();
+    } finally {
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
   }
 
