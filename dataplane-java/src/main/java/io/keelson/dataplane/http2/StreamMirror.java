@@ -35,12 +35,9 @@ final class StreamMirror {
    * @param request        the request as it goes upstream (read here, not kept)
    * @param endedWithHead  the client ended the stream with its HEADERS (no body)
    * @param bodySoFar      body received while routing (read, not consumed)
-   * @param trailersChecked a filter checks the request's trailers (ext_proc): an end with trailers in
-   *                       {@code bodySoFar} is left for {@link #onBody} once checked, so the copy carries them as
-   *                       the upstream gets them
    */
   void start(RouteAction.Forward forward, ServingSnapshot snapshot, ServerStreams streams, EventLoop loop,
-      HttpRequest request, boolean endedWithHead, Iterable<HttpContent> bodySoFar, boolean trailersChecked) {
+      HttpRequest request, boolean endedWithHead, Iterable<HttpContent> bodySoFar) {
     if (forward.mirrors().isEmpty() || request.method() == io.netty.handler.codec.http.HttpMethod.CONNECT) {
       return; // a tunnel is not mirrored (as an HTTP/1.1 upgrade is not)
     }
@@ -56,9 +53,6 @@ final class StreamMirror {
       return;
     }
     for (HttpContent c : bodySoFar) {
-      if (trailersChecked && c instanceof LastHttpContent end && !end.trailingHeaders().isEmpty()) {
-        return;
-      }
       onBody(c);
       if (mirror == null) {
         return;

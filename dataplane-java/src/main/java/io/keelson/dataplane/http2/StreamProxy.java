@@ -783,8 +783,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
         addresses ? io.keelson.dataplane.intercept.RemoteAddress.of(down.parent()) : null,
         addresses ? io.keelson.dataplane.intercept.OriginalDestination.localAddress(down.parent()) : null);
     if (upgradeType == null && !proxiedConnect) { // an upgrade or a CONNECT is not mirrored (as on HTTP/1.1)
-      mirror.start(forward, snapshot, streams, down.eventLoop(), request, requestEndedWithHead, pending,
-          policy.checksRequestTrailers());
+      mirror.start(forward, snapshot, streams, down.eventLoop(), request, requestEndedWithHead, pending);
     }
     observer.trace(listener.config().http().tracing(), head, streams.codec.protocol, request.headers()::set, startNanos, downstreamIp); // the connection manager's downstream address
     if (upgradeType != null) {

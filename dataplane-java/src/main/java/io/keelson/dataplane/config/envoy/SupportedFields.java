@@ -612,7 +612,7 @@ final class SupportedFields {
   /** envoy.filters.http.ext_proc (filter/extproc): the request- and response-headers phases of an external processor. */
   private static void extProc() {
     String notYet = "not supported yet";
-    String phases = "a body is sent once its headers were answered";
+    String phases = "a body is sent once its headers were answered; expected false";
     rules(io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor.getDescriptor(),
             "grpc_service", "failure_mode_allow", "processing_mode", "message_timeout", "mutation_rules", "stat_prefix",
             "allow_mode_override", "max_message_timeout", "observability_mode", "deferred_close_timeout",
