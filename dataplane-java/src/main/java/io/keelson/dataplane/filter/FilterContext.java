@@ -164,6 +164,11 @@ public final class FilterContext {
     responseTrailersCheck.set(check);
   }
 
+  /** Whether a filter checks the request's trailers (ext_proc SEND) and has not had them yet. */
+  public boolean checksRequestTrailers() {
+    return requestTrailersCheck.peek() != null;
+  }
+
   /** Takes the request trailers' check (so it runs once per exchange), or null. */
   public TrailersCheck takeRequestTrailersCheck() {
     return requestTrailersCheck.take();

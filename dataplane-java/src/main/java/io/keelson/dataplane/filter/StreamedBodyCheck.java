@@ -21,9 +21,11 @@ public interface StreamedBodyCheck {
   interface Body {
     /**
      * The next chunk as read (ownership taken); {@code last} with the body's end (an empty chunk when the end came
-     * alone). Nothing is offered after the last chunk nor after {@link Sink#denied}.
+     * alone), {@code trailers} when that end carries trailers (then the body's end is not the message's: Envoy's
+     * last body message has {@code end_of_stream: false} and the trailers follow). Nothing is offered after the last
+     * chunk nor after {@link Sink#denied}.
      */
-    void offer(ByteBuf chunk, boolean last);
+    void offer(ByteBuf chunk, boolean last, boolean trailers);
   }
 
   /** Where a body's stream goes: the connection. */

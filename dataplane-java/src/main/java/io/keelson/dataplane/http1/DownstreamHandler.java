@@ -701,6 +701,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (outcome.skipResponseCheck()) {
       policy.takeResponseCheck();
     }
+    if (outcome.phases() != null) {
+      outcome.phases().apply(policy); // ext_proc's mode_override: the later phases it turns on or off
+    }
     if (outcome.responseHeaders() != null) {
       policy.addResponseHeaders(outcome.responseHeaders());
     }
@@ -926,9 +929,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (upgrade != null) {
       UpgradeTunnel.restoreRequestHeaders(request, upgrade);
     }
+    // trailers a filter checks (ext_proc) reach the mirror as checked, once answered (writeCheckedRequestEnd)
+    boolean mirrorEnd = requestComplete && !(pendingTrailers != null && !pendingTrailers.isEmpty()
+        && policy.checksRequestTrailers());
     mirror = upgrade != null || proxiedConnect || forward.mirrors().isEmpty() ? null : RequestMirror.start(forward.mirrors(),
         forward.timeout(), snapshot, context.stats(), context.pool().shadows(), channel.eventLoop(), request, pendingBody,
-        requestComplete ? pendingTrailers : null, requestComplete);
+        mirrorEnd ? pendingTrailers : null, mirrorEnd);
     observer.trace(listener.config().http().tracing(), request, request.version().toString(),
         traceHeaders, startNanos, downstream.address()); // the connection manager's downstream address
     if (expectContinue) {
@@ -1026,10 +1032,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     pendingTrailers = null;
     pendingBodyBytes = 0;
     for (int i = 0, n = pendingBody.size(); i < n && requestStream != null; i++) {
-      requestStream.offer(pendingBody.pollFirst(), false);
+      requestStream.offer(pendingBody.pollFirst(), false, false);
     }
     if (complete && requestStream != null) {
-      requestStream.offer(Unpooled.EMPTY_BUFFER, true);
+      requestStream.offer(Unpooled.EMPTY_BUFFER, true, streamedRequestTrailers.size() > 0);
     }
   }
 
@@ -1369,7 +1375,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   public void onBody(ByteBuf content) {
     requestBytes += content.readableBytes();
     if (requestStream != null) {
-      requestStream.offer(content, false);
+      requestStream.offer(content, false, false);
       return;
     }
     onProcessedBody(content);
@@ -1416,7 +1422,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (requestStream != null) { // the end goes on after the last chunk's answer
       streamedRequestTrailers = new Http1Headers(trailers.size());
       streamedRequestTrailers.copyFrom(trailers);
-      requestStream.offer(Unpooled.EMPTY_BUFFER, true);
+      requestStream.offer(Unpooled.EMPTY_BUFFER, true, trailers.size() > 0);
       return;
     }
     // checked once the verdict is known: here while forwarding, else as the pending end is written (forward)
@@ -1520,6 +1526,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   /** A request end that waited for its trailers' check while the request was forwarded whole (kept for a retry). */
   private void writeCheckedRequestEnd(Http1Headers trailers) {
     pendingTrailers = trailers;
+    if (mirror != null) { // the request ended while routing: its mirror waited for the checked trailers
+      mirror.onComplete(RequestMirror.trailers(trailers));
+      mirror = null;
+    }
     if (state == State.FORWARDING && upstream != null) {
       writeRequestEnd(trailers);
       upstream.channel().flush();
@@ -1694,6 +1704,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return;
     }
     HeaderRewriter.apply(h.head().headers(), outcome.upstreamHeaders());
+    if (outcome.phases() != null) {
+      outcome.phases().apply(policy); // a response-headers answer's mode_override: the response body's and trailers'
+    }
     if (h.awaited().check() == null) {
       continueResponse(h.head(), h);
       return;
@@ -1825,7 +1838,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return;
     }
     if (responseStream != null) {
-      responseStream.offer(content, false);
+      responseStream.offer(content, false, false);
       return;
     }
     writeResponseBody(content);
@@ -1881,7 +1894,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       if (trailers != null) {
         streamedResponseTrailers.copyFrom(trailers);
       }
-      responseStream.offer(Unpooled.EMPTY_BUFFER, true);
+      responseStream.offer(Unpooled.EMPTY_BUFFER, true, trailers != null && trailers.size() > 0);
       return;
     }
     if (holdForTrailers(trailers, true, this::onResponseComplete)) {

@@ -534,6 +534,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (outcome.skipResponseCheck()) {
       policy.takeResponseCheck();
     }
+    if (outcome.phases() != null) {
+      outcome.phases().apply(policy); // ext_proc's mode_override: the later phases it turns on or off
+    }
     if (outcome.responseHeaders() != null) {
       policy.addResponseHeaders(outcome.responseHeaders());
     }
@@ -841,10 +844,12 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   }
 
   private void offerRequestChunk(HttpContent c) {
+    boolean trailers = false;
     if (c instanceof LastHttpContent l) {
       streamedRequestTrailers = l.trailingHeaders();
+      trailers = !l.trailingHeaders().isEmpty();
     }
-    requestStream.offer(c.content(), c instanceof LastHttpContent); // c's content is all it holds
+    requestStream.offer(c.content(), c instanceof LastHttpContent, trailers); // c's content is all it holds
   }
 
   /** A chunk a STREAMED processor sent back, as the message it goes on in ({@code trailers} on the last). */
@@ -1502,6 +1507,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     HeldResponse h = held;
     held = null;
     ForwardedHeaders.apply(h.head().headers(), outcome.upstreamHeaders());
+    if (outcome.phases() != null) {
+      outcome.phases().apply(policy); // a response-headers answer's mode_override: the response body's and trailers'
+    }
     if (h.awaited().check() == null && awaitWholeBody(h)) {
       return;
     }
@@ -1620,10 +1628,12 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
         down.write(new DefaultHttpResponse(whole.protocolVersion(), whole.status(), whole.headers()), down.voidPromise());
         downFlushPending = true;
       }
+      boolean trailers = false;
       if (c instanceof LastHttpContent end) {
         streamedResponseTrailers = end.trailingHeaders();
+        trailers = !end.trailingHeaders().isEmpty();
       }
-      responseStream.offer(c.content(), last);
+      responseStream.offer(c.content(), last, trailers);
       return;
     }
     relayBody(msg, last);
@@ -1720,6 +1730,9 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
     if (responseEnd != null && responseEnd.holding()) {
       return; // the response was read whole and its end waits for the trailers' check
+    }
+    if (responseStream != null && streamedResponseTrailers != null) {
+      return; // the response was read whole and its end waits for a STREAMED processor's answers
     }
     if (held != null) {
       if (held.complete()) {

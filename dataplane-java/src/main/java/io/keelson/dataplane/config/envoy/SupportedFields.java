@@ -620,15 +620,14 @@ final class SupportedFields {
   /** envoy.filters.http.ext_proc (filter/extproc): the request- and response-headers phases of an external processor. */
   private static void extProc() {
     String notYet = "not supported yet";
-    String phases = "only request and response headers and BUFFERED bodies are sent to processors";
+    String phases = "a body is sent once its headers were answered; expected false";
     rules(io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor.getDescriptor(),
             "grpc_service", "failure_mode_allow", "processing_mode", "message_timeout", "mutation_rules", "stat_prefix",
             "allow_mode_override", "max_message_timeout", "observability_mode", "deferred_close_timeout",
-            "disable_clear_route_cache", "route_cache_action")
+            "disable_clear_route_cache", "route_cache_action", "allowed_override_modes")
         .reject("http_service", "only grpc_service (envoy_grpc) processors are supported")
         .reject("request_attributes", notYet)
         .reject("response_attributes", notYet)
-        .reject("allowed_override_modes", phases)
         .reject("forward_rules", notYet + "; every request header is sent")
         .reject("filter_metadata", notYet)
         .reject("metadata_options", notYet)

@@ -13,7 +13,8 @@ import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor
  * @param messageTimeoutNanos message_timeout (200 ms by default)
  * @param failureModeAllow   a failed stream or a timeout lets the request through instead of a 500
  * @param modes              which phases processing_mode sends
- * @param allowModeOverride  a request_headers answer's mode_override may turn the response-headers phase on or off
+ * @param allowModeOverride  a headers answer's mode_override may change the later phases ({@link ModeOverride})
+ * @param allowedOverrideModes allowed_override_modes: the mode_overrides honoured (empty: any)
  * @param statPrefix         the filter's stat_prefix ("" for none)
  * @param maxMessageTimeoutNanos max_message_timeout: the longest override_message_timeout a processor may ask for
  *                           (0: none is honoured)
@@ -24,7 +25,9 @@ import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor
  *                           answer with a header mutation routes the request again
  */
 record ExtProcConfig(String cluster, String authority, long callTimeoutNanos, long messageTimeoutNanos,
-    boolean failureModeAllow, ProcessingModes modes, boolean allowModeOverride, String statPrefix,
+    boolean failureModeAllow, ProcessingModes modes, boolean allowModeOverride,
+    java.util.List<io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode> allowedOverrideModes,
+    String statPrefix,
     long maxMessageTimeoutNanos, boolean observability, long deferredCloseNanos,
     ExternalProcessor.RouteCacheAction routeCacheAction) {
 
@@ -44,15 +47,16 @@ record ExtProcConfig(String cluster, String authority, long callTimeoutNanos, lo
   static final int MAX_RESPONSE_BYTES = 2 * 1024 * 1024;
 
   ExtProcConfig withProcessingMode(ProcessingModes m) {
-    return new ExtProcConfig(cluster, authority, callTimeoutNanos, messageTimeoutNanos, failureModeAllow, m, allowModeOverride, statPrefix,
-        maxMessageTimeoutNanos, observability, deferredCloseNanos, routeCacheAction);
+    return new ExtProcConfig(cluster, authority, callTimeoutNanos, messageTimeoutNanos, failureModeAllow, m,
+        allowModeOverride, allowedOverrideModes, statPrefix, maxMessageTimeoutNanos, observability, deferredCloseNanos,
+        routeCacheAction);
   }
 
   /** This config with a route's grpc_service (ExtProcPerRoute overrides.grpc_service). */
   ExtProcConfig withService(ExtProcFilterFactory.Service s) {
     return new ExtProcConfig(s.cluster(), s.authority(), s.callTimeout(messageTimeoutNanos), messageTimeoutNanos,
-        failureModeAllow, modes, allowModeOverride, statPrefix, maxMessageTimeoutNanos, observability,
-        deferredCloseNanos, routeCacheAction);
+        failureModeAllow, modes, allowModeOverride, allowedOverrideModes, statPrefix, maxMessageTimeoutNanos,
+        observability, deferredCloseNanos, routeCacheAction);
   }
 
   /**

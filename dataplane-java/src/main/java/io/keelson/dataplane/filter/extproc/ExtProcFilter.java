@@ -35,30 +35,30 @@ final class ExtProcFilter implements HttpFilter {
     if (c.mayCheckResponse()) {
       context.checkResponse(new ResponseHeadersExchange(session));
     }
-    if (modes.requestBody()) {
-      long limit = context.bufferLimit();
-      context.bufferBody(limit > 0 ? Math.min(limit, ExtProcConfig.BUFFER_LIMIT_BYTES) : ExtProcConfig.BUFFER_LIMIT_BYTES);
-      context.checkRequestBody(new BodyExchange(session, false));
-    }
-    if (modes.responseBody()) {
-      context.checkResponseBody(new BodyExchange(session, true));
-    }
-    if (modes.requestStreamed()) {
-      context.streamRequestBody((loop, calls, snapshot, sink) ->
-          new StreamedBodyExchange(session, false, loop, calls, snapshot, sink));
-    }
-    if (modes.responseStreamed()) {
-      context.streamResponseBody((loop, calls, snapshot, sink) ->
-          new StreamedBodyExchange(session, true, loop, calls, snapshot, sink));
-    }
-    if (modes.requestTrailers()) {
-      context.checkRequestTrailers(new TrailersExchange(session, false));
-    }
-    if (modes.responseTrailers()) {
-      context.checkResponseTrailers(new TrailersExchange(session, true));
-    }
+    requestBodyAndTrailers(context, session, modes);
+    responseBodyAndTrailers(context, session, modes);
     if (modes.requestHeaders()) {
       context.checkExternally(new RequestHeadersExchange(session));
     }
+  }
+
+  /** Sets (or clears, for a phase {@code modes} does not send) the request body's and trailers' phases. */
+  static void requestBodyAndTrailers(FilterContext context, ProcessorSession session, ProcessingModes modes) {
+    if (modes.requestBody()) {
+      long limit = context.bufferLimit();
+      context.bufferBody(limit > 0 ? Math.min(limit, ExtProcConfig.BUFFER_LIMIT_BYTES) : ExtProcConfig.BUFFER_LIMIT_BYTES);
+    }
+    context.checkRequestBody(modes.requestBody() ? new BodyExchange(session, false) : null);
+    context.streamRequestBody(!modes.requestStreamed() ? null : (loop, calls, snapshot, sink) ->
+        new StreamedBodyExchange(session, false, loop, calls, snapshot, sink));
+    context.checkRequestTrailers(modes.requestTrailers() ? new TrailersExchange(session, false) : null);
+  }
+
+  /** Sets (or clears, for a phase {@code modes} does not send) the response body's and trailers' phases. */
+  static void responseBodyAndTrailers(FilterContext context, ProcessorSession session, ProcessingModes modes) {
+    context.checkResponseBody(modes.responseBody() ? new BodyExchange(session, true) : null);
+    context.streamResponseBody(!modes.responseStreamed() ? null : (loop, calls, snapshot, sink) ->
+        new StreamedBodyExchange(session, true, loop, calls, snapshot, sink));
+    context.checkResponseTrailers(modes.responseTrailers() ? new TrailersExchange(session, true) : null);
   }
 }

@@ -104,8 +104,8 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
       send = observed(send);
     }
     return new ExtProcConfig(service.cluster(), service.authority(), service.callTimeout(timeout), timeout,
-        c.getFailureModeAllow(), send, c.getAllowModeOverride(), c.getStatPrefix(), maxTimeout,
-        c.getObservabilityMode(), deferredClose, routeCache);
+        c.getFailureModeAllow(), send, c.getAllowModeOverride(), c.getAllowedOverrideModesList(), c.getStatPrefix(),
+        maxTimeout, c.getObservabilityMode(), deferredClose, routeCache);
   }
 
   /** The phases sent in observability_mode: BUFFERED bodies are not (Envoy ignores every body mode but STREAMED). */
@@ -123,11 +123,19 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
     boolean ok = true;
     ok &= supportedBodyMode(m.getRequestBodyMode(), path + ".request_body_mode", errors);
     ok &= supportedBodyMode(m.getResponseBodyMode(), path + ".response_body_mode", errors);
-    boolean requestTrailers = m.getRequestTrailerMode() == ProcessingMode.HeaderSendMode.SEND;
-    boolean responseTrailers = m.getResponseTrailerMode() == ProcessingMode.HeaderSendMode.SEND;
-    ok &= trailersWithBody(requestTrailers, m.getRequestBodyMode(), path + ".request_trailer_mode", errors);
-    ok &= trailersWithBody(responseTrailers, m.getResponseBodyMode(), path + ".response_trailer_mode", errors);
-    if (!ok) {
+    ok &= trailersWithBody(m.getRequestTrailerMode(), m.getRequestBodyMode(), path + ".request_trailer_mode", errors);
+    ok &= trailersWithBody(m.getResponseTrailerMode(), m.getResponseBodyMode(), path + ".response_trailer_mode", errors);
+    return ok ? runnable(m) : null;
+  }
+
+  /**
+   * The phases {@code m} sends (a header mode SEND or DEFAULT sends them; bodies BUFFERED or STREAMED; trailers SEND),
+   * or null for a mode Keelson does not run (see {@link #modes}); a processor's mode_override is checked here too.
+   */
+  static ProcessingModes runnable(ProcessingMode m) {
+    if (!runs(m.getRequestBodyMode()) || !runs(m.getResponseBodyMode())
+        || !runs(m.getRequestTrailerMode(), m.getRequestBodyMode())
+        || !runs(m.getResponseTrailerMode(), m.getResponseBodyMode())) {
       return null;
     }
     return new ProcessingModes(m.getRequestHeaderMode() != ProcessingMode.HeaderSendMode.SKIP,
@@ -135,12 +143,22 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
         m.getRequestBodyMode() == ProcessingMode.BodySendMode.BUFFERED,
         m.getResponseBodyMode() == ProcessingMode.BodySendMode.BUFFERED,
         m.getRequestBodyMode() == ProcessingMode.BodySendMode.STREAMED,
-        m.getResponseBodyMode() == ProcessingMode.BodySendMode.STREAMED, requestTrailers, responseTrailers);
+        m.getResponseBodyMode() == ProcessingMode.BodySendMode.STREAMED,
+        m.getRequestTrailerMode() == ProcessingMode.HeaderSendMode.SEND,
+        m.getResponseTrailerMode() == ProcessingMode.HeaderSendMode.SEND);
+  }
+
+  private static boolean runs(ProcessingMode.BodySendMode mode) {
+    return mode == ProcessingMode.BodySendMode.NONE || mode == ProcessingMode.BodySendMode.BUFFERED
+        || mode == ProcessingMode.BodySendMode.STREAMED;
+  }
+
+  private static boolean runs(ProcessingMode.HeaderSendMode trailers, ProcessingMode.BodySendMode body) {
+    return trailers != ProcessingMode.HeaderSendMode.SEND || body != ProcessingMode.BodySendMode.BUFFERED;
   }
 
   private static boolean supportedBodyMode(ProcessingMode.BodySendMode mode, String path, ConfigErrors errors) {
-    if (mode == ProcessingMode.BodySendMode.NONE || mode == ProcessingMode.BodySendMode.BUFFERED
-        || mode == ProcessingMode.BodySendMode.STREAMED) {
+    if (runs(mode)) {
       return true;
     }
     errors.error(path, "BUFFERED_PARTIAL bodies are not sent to processors yet; expected NONE, BUFFERED or STREAMED, "
@@ -148,9 +166,9 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
     return false;
   }
 
-  private static boolean trailersWithBody(boolean send, ProcessingMode.BodySendMode body, String path,
-      ConfigErrors errors) {
-    if (!send || body != ProcessingMode.BodySendMode.BUFFERED) {
+  private static boolean trailersWithBody(ProcessingMode.HeaderSendMode trailers, ProcessingMode.BodySendMode body,
+      String path, ConfigErrors errors) {
+    if (runs(trailers, body)) {
       return true;
     }
     errors.error(path, "trailers SEND with a BUFFERED body of the same message is not supported yet; expected SKIP, "

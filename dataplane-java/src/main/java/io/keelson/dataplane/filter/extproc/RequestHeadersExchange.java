@@ -10,7 +10,6 @@ import io.keelson.dataplane.filter.ExternalCheck;
 import io.keelson.dataplane.http2.UpstreamCalls;
 import io.keelson.dataplane.route.RequestHead;
 import java.util.HashSet;
-import java.util.Locale;
 import java.util.Set;
 import java.util.function.Consumer;
 
@@ -65,22 +64,10 @@ final class RequestHeadersExchange implements ExternalCheck {
     }
     CheckOutcome allowed = stream.clearingRouteCache(common, CheckOutcome.allow(ProcessorMutations.forRequest(
         common.getHeaderMutation(), present, stream.stats.rejectedHeaderMutations())));
-    return sendsResponseHeaders(r) ? allowed : allowed.withoutResponseCheck();
-  }
-
-  /**
-   * Whether the response-headers phase runs: the filter's response_header_mode, or with allow_mode_override the
-   * answer's mode_override.response_header_mode (SEND or SKIP; DEFAULT keeps the filter's). Only the response headers
-   * of a mode_override apply: Keelson sends no bodies or trailers, so its body and trailer modes are ignored.
-   */
-  private boolean sendsResponseHeaders(ProcessingResponse r) {
-    ExtProcConfig c = stream.config;
-    if (c.allowModeOverride() && r.hasModeOverride()) {
-      var mode = r.getModeOverride().getResponseHeaderMode();
-      if (mode != io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.HeaderSendMode.DEFAULT) {
-        return mode == io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.HeaderSendMode.SEND;
-      }
+    ModeOverride override = ModeOverride.of(session, r, true); // sets or clears the response-headers phase too
+    if (override != null) {
+      return allowed.withPhases(override);
     }
-    return c.modes().responseHeaders();
+    return stream.config.modes().responseHeaders() ? allowed : allowed.withoutResponseCheck();
   }
 }

@@ -50,6 +50,6 @@ final class ResponseHeadersExchange implements ResponseCheck {
     }
     stream.clearRouteCacheIgnored(common); // Envoy ignores it in the response direction
     return CheckOutcome.allow(ProcessorMutations.forResponse(common.getHeaderMutation(), present,
-        stream.stats.rejectedHeaderMutations()));
+        stream.stats.rejectedHeaderMutations())).withPhases(ModeOverride.of(session, r, false));
   }
 }

@@ -19,8 +19,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A STREAMED body phase of Envoy's ext_proc protocol on the request's {@link ProcessorSession}: each chunk as read is
- * one {@code request_body}/{@code response_body} message ({@code end_of_stream} on the last), and is held until its
- * answer, which forwards it as the answer's {@code body_mutation} leaves it ({@code body} replaces the chunk,
+ * one {@code request_body}/{@code response_body} message ({@code end_of_stream} on the last, unless trailers follow:
+ * then, as Envoy's, the last has it false and no empty one is sent), and is held until its answer, which forwards it as the answer's {@code body_mutation} leaves it ({@code body} replaces the chunk,
  * {@code clear_body} empties it); answers come in order, so chunks are forwarded in order. At most
  * {@link #MAX_IN_FLIGHT_BYTES} (or {@link #MAX_IN_FLIGHT_CHUNKS}) are held: beyond, the producer's reads are paused
  * until answers come. Each message is answered within message_timeout (the oldest's timer runs), else the phase fails
@@ -73,7 +73,7 @@ final class StreamedBodyExchange implements StreamedBodyCheck.Body {
   }
 
   @Override
-  public void offer(ByteBuf chunk, boolean last) {
+  public void offer(ByteBuf chunk, boolean last, boolean trailers) {
     if (denied) {
       chunk.release();
       return;
@@ -83,7 +83,17 @@ final class StreamedBodyExchange implements StreamedBodyCheck.Body {
       sink.forward(chunk, last);
       return;
     }
-    HttpBody.Builder b = HttpBody.newBuilder().setBody(ByteString.copyFrom(chunk.nioBuffer())).setEndOfStream(last);
+    if (last && trailers && !chunk.isReadable()) { // the end came with trailers alone: their message follows
+      if (inFlight.isEmpty()) {
+        sink.forward(chunk, true);
+      } else {
+        chunk.release(); // the youngest chunk in flight goes on as the end once answered (lastOffered)
+      }
+      return;
+    }
+    // With trailers, Envoy's last body message is not the message's end: end_of_stream false, then the trailers
+    HttpBody.Builder b = HttpBody.newBuilder().setBody(ByteString.copyFrom(chunk.nioBuffer()))
+        .setEndOfStream(last && !trailers);
     ProcessingRequest message = response ? ProcessingRequest.newBuilder().setResponseBody(b).build()
         : ProcessingRequest.newBuilder().setRequestBody(b).build();
     inFlight.addLast(chunk);

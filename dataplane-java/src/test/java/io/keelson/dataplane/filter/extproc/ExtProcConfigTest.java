@@ -60,6 +60,12 @@ class ExtProcConfigTest {
   }
 
   @Test
+  void acceptsAllowedOverrideModes() {
+    assertThatCode(() -> BootstrapLoader.fromYaml(withFilter("allow_mode_override: true\nallowed_override_modes: "
+        + "[{ response_body_mode: STREAMED }, {}]"), "test.yaml")).doesNotThrowAnyException();
+  }
+
+  @Test
   void acceptsTrailersSentWithoutABufferedBody() {
     assertThatCode(() -> BootstrapLoader.fromYaml(withFilter("processing_mode: { request_trailer_mode: SEND, "
         + "response_trailer_mode: SEND, request_body_mode: STREAMED }"), "test.yaml")).doesNotThrowAnyException();
@@ -76,8 +82,8 @@ class ExtProcConfigTest {
         "processing_mode.request_trailer_mode", "the body mode NONE or STREAMED");
     refused(skip.formatted("response_trailer_mode: SEND, response_body_mode: BUFFERED"),
         "processing_mode.response_trailer_mode", "the body mode NONE or STREAMED");
-    refused("allow_mode_override: true\nallowed_override_modes: [{}]", "allowed_override_modes",
-        "only request and response headers");
+    refused("send_body_without_waiting_for_header_response: true", "send_body_without_waiting_for_header_response",
+        "a body is sent once its headers were answered");
     refused(skip.formatted("request_header_mode: SKIP") + "\nmutation_rules: { allow_all_routing: true }",
         "mutation_rules.allow_all_routing", "default mutation rules");
     refused(skip.formatted("request_header_mode: SKIP") + "\nrequest_attributes: [request.path]", "request_attributes",

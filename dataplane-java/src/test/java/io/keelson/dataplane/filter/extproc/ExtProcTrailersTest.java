@@ -14,10 +14,18 @@ import io.grpc.Metadata;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
 import io.keelson.dataplane.http2.GrpcEcho;
+import io.keelson.dataplane.http2.H2Client;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpVersion;
+import java.nio.charset.StandardCharsets;
 import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.RawHttp;
 import io.keelson.dataplane.testing.TestUpstream;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -47,33 +55,18 @@ class ExtProcTrailersTest {
   @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
   void aGrpcCallsTrailersReachTheProcessorAndItsAddedTrailerReachesTheClient(PipelineMode mode) throws Exception {
     try (GrpcEcho backend = new GrpcEcho(); GrpcProcessorServer processor = new GrpcProcessorServer();
-        ProxyHarness proxy = new ProxyHarness(ProxyHarness.bootstrap(GRPC_ROUTES,
-            h2Cluster("grpc", backend.port()) + h2Cluster("processor", processor.port()),
-            ExtProcProxyTest.filter("processing_mode: { request_header_mode: SKIP, response_header_mode: SKIP, "
-                + "response_trailer_mode: SEND }\nmessage_timeout: 10s")), mode)) {
-      ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", proxy.port(),
-          InsecureChannelCredentials.create()).build();
-      try {
-        AtomicReference<Metadata> headers = new AtomicReference<>();
-        AtomicReference<Metadata> trailers = new AtomicReference<>();
-        var captured = ClientInterceptors.intercept(channel,
-            MetadataUtils.newCaptureMetadataInterceptor(headers, trailers));
-        String answer = ClientCalls.blockingUnaryCall(captured, GrpcEcho.UNARY,
-            CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS), "hello");
-        assertThat(answer).isEqualTo("hello");
-        assertThat(trailers.get().get(key("x-processor-saw-status"))).isEqualTo("0");
-        assertThat(trailers.get().get(key("x-trailer-added"))).isEqualTo("processor");
-        assertThat(trailers.get().get(key("x-envoy-trailer"))).isNull();
-        await().atMost(10, TimeUnit.SECONDS).until(() -> processor.streams.size() == 1
-            && processor.streams.get(0).end != null);
-        assertThat(processor.streams.get(0).phases).containsExactly(RequestCase.RESPONSE_TRAILERS);
-        ProcessingRequest sent = processor.requests.get(0);
-        assertThat(sent.getResponseTrailers().getTrailers().getHeadersList())
-            .anySatisfy(h -> assertThat(h.getKey()).isEqualTo("grpc-status"));
-        assertThat(proxy.stat("http.ingress_http.ext_proc.rejected_header_mutations")).isEqualTo(1);
-      } finally {
-        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-      }
+        ProxyHarness proxy = grpcProxy(backend, processor, mode, "response_trailer_mode: SEND")) {
+      Metadata trailers = unaryCall(proxy);
+      assertThat(trailers.get(key("x-processor-saw-status"))).isEqualTo("0");
+      assertThat(trailers.get(key("x-trailer-added"))).isEqualTo("processor");
+      assertThat(trailers.get(key("x-envoy-trailer"))).isNull();
+      await().atMost(10, TimeUnit.SECONDS).until(() -> processor.streams.size() == 1
+          && processor.streams.get(0).end != null);
+      assertThat(processor.streams.get(0).phases).containsExactly(RequestCase.RESPONSE_TRAILERS);
+      ProcessingRequest sent = processor.requests.get(0);
+      assertThat(sent.getResponseTrailers().getTrailers().getHeadersList())
+          .anySatisfy(h -> assertThat(h.getKey()).isEqualTo("grpc-status"));
+      assertThat(proxy.stat("http.ingress_http.ext_proc.rejected_header_mutations")).isEqualTo(1);
     }
   }
 
@@ -125,6 +118,132 @@ class ExtProcTrailersTest {
           && processor.streams.get(1).end != null);
       assertThat(processor.streams.get(0).phases).containsExactly(RequestCase.RESPONSE_TRAILERS);
       assertThat(processor.streams.get(1).phases).containsExactly(RequestCase.RESPONSE_TRAILERS);
+    }
+  }
+
+  /**
+   * A STREAMED request body whose end carries trailers (an HTTP/1.1 chunked upload): as Envoy, every body message has
+   * end_of_stream false and the request_trailers message is the request's end (no empty end_of_stream body message);
+   * the backend gets the body and the trailers as the processor left them.
+   */
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void aStreamedRequestBodyBeforeTrailersNeverSaysEndOfStream(PipelineMode mode) throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = ExtProcProxyTest.proxy(a, processor.port(), mode,
+            "processing_mode: { request_header_mode: SKIP, response_header_mode: SKIP, request_body_mode: STREAMED, "
+                + "request_trailer_mode: SEND }");
+        RawHttp client = new RawHttp(proxy.port())) {
+      client.send("POST /api/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+          + "5\r\nhello\r\n6\r\n world\r\n0\r\nx-client-trailer: c\r\nx-drop-trailer: d\r\n\r\n");
+      assertThat(client.read().status()).isEqualTo(200);
+      assertThat(a.lastBody).asString().isEqualTo("hello world");
+      assertThat(a.lastTrailers).containsEntry("x-client-trailer", "c")
+          .containsEntry("x-request-trailer-added", "processor").doesNotContainKey("x-drop-trailer");
+      await().atMost(10, TimeUnit.SECONDS).until(() -> processor.streams.size() == 1
+          && processor.streams.get(0).end != null);
+      List<RequestCase> phases = processor.streams.get(0).phases;
+      assertThat(phases.get(phases.size() - 1)).isEqualTo(RequestCase.REQUEST_TRAILERS);
+      assertThat(phases.subList(0, phases.size() - 1)).isNotEmpty().containsOnly(RequestCase.REQUEST_BODY);
+      assertThat(processor.requests).filteredOn(ProcessingRequest::hasRequestBody)
+          .allSatisfy(r -> assertThat(r.getRequestBody().getEndOfStream()).isFalse());
+    }
+  }
+
+  /**
+   * A gRPC call's STREAMED response body (h2c both sides): its DATA goes with end_of_stream false and the
+   * response_trailers message (grpc-status) ends the response, as Envoy; the client gets its answer and the
+   * processor's trailer (before, the upstream stream's close after the held end reset the client's).
+   */
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void aGrpcResponsesStreamedBodyEndsWithItsTrailersMessage(PipelineMode mode) throws Exception {
+    try (GrpcEcho backend = new GrpcEcho(); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = grpcProxy(backend, processor, mode,
+            "response_body_mode: STREAMED, response_trailer_mode: SEND")) {
+      assertThat(unaryCall(proxy).get(key("x-processor-saw-status"))).isEqualTo("0");
+      await().atMost(10, TimeUnit.SECONDS).until(() -> processor.streams.size() == 1
+          && processor.streams.get(0).end != null);
+      List<RequestCase> phases = processor.streams.get(0).phases;
+      assertThat(phases.get(phases.size() - 1)).isEqualTo(RequestCase.RESPONSE_TRAILERS);
+      assertThat(phases.subList(0, phases.size() - 1)).isNotEmpty().containsOnly(RequestCase.RESPONSE_BODY);
+      assertThat(processor.requests).filteredOn(ProcessingRequest::hasResponseBody)
+          .allSatisfy(r -> assertThat(r.getResponseBody().getEndOfStream()).isFalse());
+    }
+  }
+
+  /**
+   * A request that ended while it was routed (its request_headers answer awaited) is mirrored with the trailers the
+   * processor returned, not the client's: the shadow gets what the primary gets.
+   */
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void aMirrorGetsTheTrailersTheProcessorReturned(PipelineMode mode) throws Exception {
+    String routes = """
+        - name: main
+          domains: ["*"]
+          routes:
+          - match: { prefix: "/" }
+            route:
+              cluster: a
+              request_mirror_policies:
+              - cluster: shadow
+        """.indent(12);
+    try (TestUpstream a = new TestUpstream("a"); TestUpstream shadow = new TestUpstream("shadow");
+        GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = new ProxyHarness(ProxyHarness.bootstrap(routes,
+            ProxyHarness.cluster("a", "ROUND_ROBIN", a.port()) + ProxyHarness.cluster("shadow", "ROUND_ROBIN",
+                shadow.port()) + h2Cluster("processor", processor.port()),
+            ExtProcProxyTest.filter("processing_mode: { request_header_mode: SEND, response_header_mode: SKIP, "
+                + "request_trailer_mode: SEND }\nmessage_timeout: 10s")), mode);
+        RawHttp client = new RawHttp(proxy.port())) {
+      client.send("POST /api/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+          + "5\r\nhello\r\n0\r\nx-client-trailer: c\r\nx-drop-trailer: d\r\n\r\n");
+      assertThat(client.read().status()).isEqualTo(200);
+      assertThat(a.lastTrailers).containsEntry("x-request-trailer-added", "processor").doesNotContainKey("x-drop-trailer");
+      await().atMost(10, TimeUnit.SECONDS).until(() -> shadow.requests.get() == 1 && shadow.lastTrailers != null
+          && !shadow.lastTrailers.isEmpty());
+      assertThat(shadow.lastBody).asString().isEqualTo("hello");
+      assertThat(shadow.lastTrailers).containsEntry("x-client-trailer", "c")
+          .containsEntry("x-request-trailer-added", "processor").doesNotContainKey("x-drop-trailer");
+      // HTTP/2 (h2c): the trailing HEADERS frame, read while routing, reaches the mirror as checked too
+      try (H2Client h2 = new H2Client(proxy.port())) {
+        var upload = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/api/h2-upload",
+            Unpooled.copiedBuffer("hello h2", StandardCharsets.UTF_8));
+        upload.trailingHeaders().set("x-client-trailer", "c2").set("x-drop-trailer", "d");
+        FullHttpResponse r = h2.send(upload).get(20, TimeUnit.SECONDS);
+        assertThat(r.status().code()).isEqualTo(200);
+        r.release();
+      }
+      await().atMost(10, TimeUnit.SECONDS).until(() -> shadow.requests.get() == 2
+          && "hello h2".equals(new String(shadow.lastBody, StandardCharsets.UTF_8)) && !shadow.lastTrailers.isEmpty());
+      assertThat(shadow.lastTrailers).containsEntry("x-client-trailer", "c2")
+          .containsEntry("x-request-trailer-added", "processor").doesNotContainKey("x-drop-trailer");
+    }
+  }
+
+  /** A proxy routing to the gRPC {@code backend} with ext_proc sending {@code modes} (header modes SKIP). */
+  private static ProxyHarness grpcProxy(GrpcEcho backend, GrpcProcessorServer processor, PipelineMode mode,
+      String modes) throws Exception {
+    return new ProxyHarness(ProxyHarness.bootstrap(GRPC_ROUTES,
+        h2Cluster("grpc", backend.port()) + h2Cluster("processor", processor.port()),
+        ExtProcProxyTest.filter("processing_mode: { request_header_mode: SKIP, response_header_mode: SKIP, " + modes
+            + " }\nmessage_timeout: 10s")), mode);
+  }
+
+  /** A grpc-java unary call through {@code proxy} (echoed "hello"); its trailers. */
+  private static Metadata unaryCall(ProxyHarness proxy) throws Exception {
+    ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", proxy.port(),
+        InsecureChannelCredentials.create()).build();
+    try {
+      AtomicReference<Metadata> headers = new AtomicReference<>();
+      AtomicReference<Metadata> trailers = new AtomicReference<>();
+      var captured = ClientInterceptors.intercept(channel, MetadataUtils.newCaptureMetadataInterceptor(headers, trailers));
+      assertThat(ClientCalls.blockingUnaryCall(captured, GrpcEcho.UNARY,
+          CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS), "hello")).isEqualTo("hello");
+      return trailers.get();
+    } finally {
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
   }
 

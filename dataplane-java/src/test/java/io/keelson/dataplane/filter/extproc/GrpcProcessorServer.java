@@ -32,14 +32,15 @@ import java.util.concurrent.TimeUnit;
  * on loopback) answering each request_headers message by its {@code :path} (or its {@code x-processor} header): {@code /deny} gets an immediate 403 with a
  * body, {@code x-blocked} and {@code x-envoy-blocked-by} headers and a {@code :status} one (never applied); {@code /slow} is answered after {@link #slowMillis} ({@code /slow-override} first asks for
  * {@link #overrideSeconds} more with override_message_timeout); {@code /wrong} gets a response_headers
- * answer (another phase's: a protocol violation); {@code /no-response-phase} a mode_override skipping response headers; {@code /reframe} removes and zeroes content-length;
+ * answer (another phase's: a protocol violation); {@code /no-response-phase} a mode_override skipping response headers
+ * ({@code /upper-override} also streaming both bodies, {@code /upper-override-response} the response's); {@code /reframe} removes and zeroes content-length;
  * {@code /reroute...} sets {@code x-route-to: b} with clear_route_cache ({@code /reroute-kept...} without it,
  * {@code /reroute-unchanged...} clear_route_cache alone); {@code /done-after-headers} ends the stream (OK) right after its answer; {@code /hostile} asks for changes Envoy's default mutation rules
  * forbid (host, x-envoy-*, :method) besides {@code x-ok}; anything else sets {@code x-added: processor} and removes
  * {@code x-drop}. A response_headers message is answered by the {@code :path} of its stream's request_headers message:
  * {@code /resp-deny} gets an immediate 409 with a body, {@code /resp-slow} is answered after {@link #slowMillis},
  * anything else sets {@code x-processed: processor}, removes {@code x-upstream} and asks for a {@code :status} change
- * (never applied). Body messages are answered as {@link #bodyAnswer} and {@link #responseBodyAnswer} say. Records every ProcessingRequest; closes its side once Keelson closed its own and the answer went.
+ * (never applied), {@code /upper-resp-override} with a mode_override streaming the response body. Body messages are answered as {@link #bodyAnswer} and {@link #responseBodyAnswer} say. Records every ProcessingRequest; closes its side once Keelson closed its own and the answer went.
  */
 final class GrpcProcessorServer implements AutoCloseable {
   final List<ProcessingRequest> requests = new CopyOnWriteArrayList<>();
@@ -235,6 +236,17 @@ final class GrpcProcessorServer implements AutoCloseable {
       return ProcessingResponse.newBuilder().setRequestHeaders(HeadersResponse.getDefaultInstance())
           .setModeOverride(ProcessingMode.newBuilder().setResponseHeaderMode(ProcessingMode.HeaderSendMode.SKIP)).build();
     }
+    if (path.startsWith("/upper-override-response")) { // the response body streamed, upper-cased chunk by chunk
+      return ProcessingResponse.newBuilder().setRequestHeaders(HeadersResponse.getDefaultInstance())
+          .setModeOverride(ProcessingMode.newBuilder().setResponseHeaderMode(ProcessingMode.HeaderSendMode.SKIP)
+              .setResponseBodyMode(ProcessingMode.BodySendMode.STREAMED)).build();
+    }
+    if (path.startsWith("/upper-override")) { // both bodies streamed, upper-cased chunk by chunk
+      return ProcessingResponse.newBuilder().setRequestHeaders(HeadersResponse.getDefaultInstance())
+          .setModeOverride(ProcessingMode.newBuilder().setResponseHeaderMode(ProcessingMode.HeaderSendMode.SKIP)
+              .setRequestBodyMode(ProcessingMode.BodySendMode.STREAMED)
+              .setResponseBodyMode(ProcessingMode.BodySendMode.STREAMED)).build();
+    }
     if (path.startsWith("/reroute-unchanged")) { // clear_route_cache without a header mutation: Envoy ignores it
       return ProcessingResponse.newBuilder().setRequestHeaders(HeadersResponse.newBuilder()
           .setResponse(CommonResponse.newBuilder().setClearRouteCache(true))).build();
@@ -298,8 +310,12 @@ final class GrpcProcessorServer implements AutoCloseable {
     HeaderMutation.Builder m = HeaderMutation.newBuilder().addSetHeaders(set("x-processed", "processor"))
         .addSetHeaders(set(":status", "201")).addRemoveHeaders("x-upstream")
         .addSetHeaders(set("x-stream-messages", Integer.toString(messages)));
-    return ProcessingResponse.newBuilder().setResponseHeaders(HeadersResponse.newBuilder()
-        .setResponse(CommonResponse.newBuilder().setHeaderMutation(m))).build();
+    ProcessingResponse.Builder r = ProcessingResponse.newBuilder().setResponseHeaders(HeadersResponse.newBuilder()
+        .setResponse(CommonResponse.newBuilder().setHeaderMutation(m)));
+    if (path.startsWith("/upper-resp-override")) { // the response body streamed, upper-cased chunk by chunk
+      r.setModeOverride(ProcessingMode.newBuilder().setResponseBodyMode(ProcessingMode.BodySendMode.STREAMED));
+    }
+    return r.build();
   }
 
   private static HeaderValueOption set(String name, String value) {
