@@ -42,8 +42,9 @@ final class PacedBody implements StreamedBodyCheck.Body {
     this.allowedBytes = allowedBytes;
   }
 
+  /** Pacing does not depend on whether trailers follow: the connection forwards them after the last chunk. */
   @Override
-  public void offer(ByteBuf chunk, boolean last) {
+  public void offer(ByteBuf chunk, boolean last, boolean trailers) {
     if (chunk.isReadable()) {
       queue.addLast(chunk);
       queued += chunk.readableBytes();
