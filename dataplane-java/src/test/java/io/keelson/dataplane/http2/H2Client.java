@@ -24,7 +24,10 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** A test HTTP/2 client speaking h2c with prior knowledge over one connection (Netty). Thread-safe. */
+/**
+ * A test HTTP/2 client speaking h2c with prior knowledge over one connection (Netty). Thread-safe. {@link #close}
+ * leaves for real: once it returns, the connection is closed, open streams or not.
+ */
 public final class H2Client implements AutoCloseable {
   private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   final Channel connection;
@@ -39,7 +42,8 @@ public final class H2Client implements AutoCloseable {
           @Override
           protected void initChannel(Channel ch) {
             ch.pipeline().addLast(
-                Http2FrameCodecBuilder.forClient().initialSettings(Http2Settings.defaultSettings().initialWindowSize(initialWindow)).build(),
+                Http2FrameCodecBuilder.forClient().initialSettings(Http2Settings.defaultSettings().initialWindowSize(initialWindow))
+                    .gracefulShutdownTimeoutMillis(0).build(), // close: GOAWAY, then closed without waiting for streams
                 new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));
           }
         })
@@ -105,9 +109,18 @@ public final class H2Client implements AutoCloseable {
     return ch;
   }
 
+  /**
+   * Sends GOAWAY and closes the connection, returning once it is closed; the event loop stops only then. A loop told
+   * to stop while the close was still queued could stop without closing the socket: the server went on serving a
+   * client that was still connected, whose streams never ended.
+   */
   @Override
   public void close() {
-    connection.close();
+    if (!connection.close().awaitUninterruptibly(CLOSE_WAIT_SECONDS, java.util.concurrent.TimeUnit.SECONDS)) {
+      throw new IllegalStateException("the HTTP/2 connection did not close within " + CLOSE_WAIT_SECONDS + " s");
+    }
     group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
   }
+
+  private static final int CLOSE_WAIT_SECONDS = 10;
 }
