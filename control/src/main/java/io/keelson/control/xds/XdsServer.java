@@ -516,10 +516,12 @@ public final class XdsServer implements AutoCloseable {
         PolicySet gwAfter = viewsAfter.view(viewsAfter.signature(gwLabels, namespace(p)), gwLabels, namespace(p));
         List<String> types = withEnvoyFilters(p, before, after, typesChanged(
             gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(gwBefore, workloads, ids, mtls),
-                gwBefore, gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls, quicListeners, domainClashes), before,
+                gwBefore, gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls, quicListeners,
+                domainClashes), before,
                 gw.registration().labels(), namespace(p), extAuthz)),
             gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(gwAfter, workloads, ids, mtls),
-                gwAfter, gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls, quicListeners, domainClashes), after,
+                gwAfter, gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls, quicListeners,
+                domainClashes), after,
                 gw.registration().labels(), namespace(p), extAuthz))));
         types = withTelemetry(p, before, after, types);
         if (gw.namespace() != null && !GatewaySecrets.forGateway(gwBefore, gw.registration().labels(), gw.namespace())
@@ -831,7 +833,8 @@ public final class XdsServer implements AutoCloseable {
       return t;
     }
     String namespace = namespace(p);
-    return byClientNamespace.get(t, namespace, k -> ClientNamespaceNames.apply(k, translated, namespace, domainClashes));
+    return byClientNamespace.get(t, namespace,
+        k -> ClientNamespaceNames.apply(k, translated, namespace, domainClashes));
   }
 
   /** Under pushLock: the mesh translation for {@code p}, before telemetry. */
@@ -867,8 +870,8 @@ public final class XdsServer implements AutoCloseable {
               port -> translator(port).translate(translated, workloads()));
       return byNode.computeIfAbsent(p.nodeId, n -> gatewayTopology(GatewayPolicies.apply(UndefinedClusters.defined(
           GatewayTranslator.translate(shared, routes, gw.registration().labels(), gw.registration().address(),
-          gw.namespace(), gw.spiffeId() != null, quicListeners, domainClashes), true), translated, gw.registration().labels(), namespace(p),
-          extAuthz)));
+          gw.namespace(), gw.spiffeId() != null, quicListeners, domainClashes), true), translated,
+          gw.registration().labels(), namespace(p), extAuthz)));
           // its AuthorizationPolicies and RequestAuthentications, then the mesh's gateway topology
     }
     Policy.Sidecar scope = sidecarScope(p);
@@ -931,8 +934,8 @@ public final class XdsServer implements AutoCloseable {
     PolicySet view = sources.view(signature, workloadLabels(p), namespace(p));
     String kind = (scope == null ? "" : scope.meta().key()) + "|" + p.outboundPort + "|" + (capture != null) + "|" + mtls;
     MeshResources shared = sources.shared(signature, kind, () -> translator(p.outboundPort, capture != null,
-        scope == null ? outboundPolicy : SidecarScopes.mode(scope, outboundPolicy)).translateShared(scope == null ? view : SidecarScopes.scoped(view, scope),
-        workloads(),
+        scope == null ? outboundPolicy : SidecarScopes.mode(scope, outboundPolicy))
+        .translateShared(scope == null ? view : SidecarScopes.scoped(view, scope), workloads(),
         mtls ? workloadIdentities() : Map.of(), mtls));
     return perNode(p, self, shared, scope);
   }
@@ -1047,7 +1050,8 @@ public final class XdsServer implements AutoCloseable {
    * lists are reused by the next change when their workloads did not change.
    */
   private MeshTranslator translator(int port) {
-    return port == outboundPort ? sidecars : translators.computeIfAbsent(port, q -> translator(q, false, outboundPolicy));
+    return port == outboundPort ? sidecars
+        : translators.computeIfAbsent(port, q -> translator(q, false, outboundPolicy));
   }
 
   /** A sidecars' translator for outbound port {@code port}, warning of domain clashes through this server's memory. */

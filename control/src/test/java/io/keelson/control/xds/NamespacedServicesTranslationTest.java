@@ -281,7 +281,8 @@ class NamespacedServicesTranslationTest {
 
   /**
    * A VirtualService's tls {@code sniHosts} are matched as written, as istiod's (it expands no sniHosts): the rule's
-   * chain keeps SNI {@code db}, ahead of the service's own chain, which does not take the short name for shop's clients.
+   * chain keeps SNI {@code db}, ahead of the service's own chain, which does not take the short name for shop's
+   * clients.
    */
   @Test
   void aTlsRulesShortSniHostIsTheRulesChainNotTheServicesOwn() throws Exception {

@@ -72,8 +72,8 @@ class PreferSameNodeAdsTest {
   }
 
   /**
-   * As above, its metadata NETWORK {@code network} and its registered endpoint's label {@code topology.istio.io/network}
-   * {@code labelNetwork} (as {@code --labels}), each unless null.
+   * As above, its metadata NETWORK {@code network} and its registered endpoint's label
+   * {@code topology.istio.io/network} {@code labelNetwork} (as {@code --labels}), each unless null.
    */
   private static Proxy sidecar(XdsServer xds, String id, String nodeName, String zone, int port, boolean labelled,
       String network, String labelNetwork) {
