@@ -161,10 +161,9 @@ final class IstioParser {
           if (h.equals("*") || !IstioGatewayParser.gatewayHost(h)) {
             m.error("sniHosts", "'" + h + "' is not an SNI name; expected a host name such as app.example.com or a"
                 + " wildcard *.example.com");
-          } else { // a short name is its Service's in the VirtualService's namespace, as istiod expands it
-            String name = ServiceNames.fqdn(h, m.namespace());
-            sni.add(name);
-            scopeSni.add(name);
+          } else { // as written: istiod expands no sniHosts (a client's SNI db matches the chain of db, not db.NS...)
+            sni.add(h);
+            scopeSni.add(h);
           }
         }
       }

@@ -40,15 +40,6 @@ public final class ServiceNames {
   }
 
   /**
-   * {@code host} as istiod's {@code ResolveShortnameToFQDN} reads it in a document of {@code namespace}: a name without
-   * a dot ({@code reviews}) is {@code reviews.NAMESPACE.svc.cluster.local}; any other (dotted, a wildcard) as written.
-   */
-  public static String fqdn(String host, String namespace) {
-    return host.indexOf('.') >= 0 || host.indexOf('*') >= 0 ? host
-        : host + "." + (namespace == null || namespace.isEmpty() ? DEFAULT_NAMESPACE : namespace) + FQDN;
-  }
-
-  /**
    * Why {@code name} cannot be a Service's name, or null: Kubernetes Service names are DNS-1035 labels, and a dotted
    * one would be another namespace's key ({@code reviews.shop} in default is shop's reviews).
    */

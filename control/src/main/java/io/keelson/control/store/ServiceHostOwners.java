@@ -41,10 +41,12 @@ final class ServiceHostOwners {
 
   /**
    * Mesh route {@code r}'s hostnames (added to its parent Service's virtual host of the shared outbound route config)
-   * are no other Service's name ({@code NAME.NS}, {@code .svc}, {@code .svc.cluster.local}, and {@code NAME} for a Service
-   * of the route's namespace), no ServiceEntry host and
-   * no hostname of a mesh route of other parents: one domain in two virtual hosts makes every sidecar refuse (NACK)
-   * the route config. A route with hostnames has one Service parent, for the same reason.
+   * are no other Service's name ({@code NAME.NS}, {@code .svc}, {@code .svc.cluster.local}, and {@code NAME} of
+   * namespace default's, the shared route config's), no ServiceEntry host and no hostname of a mesh route of other
+   * parents: one domain in two virtual hosts makes every sidecar refuse (NACK) the route config. A route with
+   * hostnames has one Service parent, for the same reason. The short name of a Service of another namespace than
+   * default, the route's own included, is accepted as istiod accepts it (Gateway API hostnames have no short names):
+   * that namespace's clients have the name as their own Service's, not the route's ({@code xds/ClientNamespaceNames}).
    */
   static void hostnames(PolicySet state, Policy.Routes r, List<PolicyError> errors) {
     if (!mesh(r) || r.kind().equals("VirtualService") || r.hostnames().isEmpty()) {
@@ -62,8 +64,7 @@ final class ServiceHostOwners {
       String h = r.hostnames().get(i);
       String owner = null;
       for (Policy.Service svc : state.ofType(Policy.Service.class)) {
-        if (!parents.contains(svc.name()) && (io.keelson.control.xds.MeshNames.names(svc).contains(h)
-            || ownShortName(svc, r, h))) {
+        if (!parents.contains(svc.name()) && io.keelson.control.xds.MeshNames.names(svc).contains(h)) {
           owner = "service '" + svc.name() + "'";
         }
       }
@@ -83,16 +84,6 @@ final class ServiceHostOwners {
             + " Service, or pick another hostname"));
       }
     }
-  }
-
-  /**
-   * {@code h} is {@code svc}'s short name where {@code r} is written: istiod reads a short host as its namespace's
-   * Service's ({@code ResolveShortnameToFQDN}), the same host as that Service's. The short name of a Service of another
-   * namespace is not refused: Istio reads it as the route's namespace's name, and a client of that namespace has it as
-   * its own Service's ({@code xds/ClientNamespaceNames}).
-   */
-  private static boolean ownShortName(Policy.Service svc, Policy.Routes r, String h) {
-    return h.equals(svc.meta().name()) && svc.serviceNamespace().equals(ServiceNames.namespace(r.meta()));
   }
 
   /** Routes the sidecars apply: a VirtualService without gateways or with {@code mesh}, a route with Service parents. */

@@ -31,8 +31,17 @@ import java.util.TreeSet;
 final class ClientNamespaceNames {
   private ClientNamespaceNames() {}
 
-  /** {@code r} as a sidecar of {@code namespace} gets it: {@code r} itself for namespace default. */
+  /** {@link #apply(MeshResources, PolicySet, String, DistinctDomains)}, its domain clash warnings its own. */
   static MeshResources apply(MeshResources r, PolicySet state, String namespace) {
+    return apply(r, state, namespace, new DistinctDomains());
+  }
+
+  /**
+   * {@code r} as a sidecar of {@code namespace} gets it: {@code r} itself for namespace default.
+   *
+   * @param domains the domain clash warnings' memory (the xDS server's)
+   */
+  static MeshResources apply(MeshResources r, PolicySet state, String namespace, DistinctDomains domains) {
     if (namespace.equals(MeshNames.NAMESPACE)) {
       return r;
     }
@@ -52,7 +61,7 @@ final class ClientNamespaceNames {
         .map(l -> withServerNames(withTable(l, keyOfShort, defaults), keyOfShort, defaults)).toList(), keyOfShort,
         defaults);
     List<RouteConfiguration> routes = r.routes().stream()
-        .map(rc -> DistinctDomains.of(withDomains(rc, keyOfShort, defaults))).toList();
+        .map(rc -> domains.of(withDomains(rc, keyOfShort, defaults))).toList();
     return r.withListenersAndRoutes(listeners, routes);
   }
 

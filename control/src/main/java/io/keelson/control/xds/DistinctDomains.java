@@ -15,26 +15,26 @@ import org.slf4j.LoggerFactory;
  * which would NACK the whole route config of every proxy it goes to. Admission refuses what it can see (a route's
  * hostname that is another Service's name); anything that still collides here keeps its first virtual host, and a
  * warning names the virtual host that lost it, once per (route config, domain, losing virtual host) while the clash
- * lasts ({@link ChangeWarnings}: not on every translation of every proxy, nor from a dry run). Thread-safe.
+ * lasts ({@link ChangeWarnings}: not on every translation of every proxy, nor from a dry run). The memory of what was
+ * warned about is this instance's: the xDS server owns one and hands it to its translators; a translator made without
+ * one has its own. Thread-safe.
  */
 final class DistinctDomains {
   private static final Logger LOG = LoggerFactory.getLogger(DistinctDomains.class);
-  private static final ChangeWarnings CLASHES = new ChangeWarnings(LOG);
-
-  private DistinctDomains() {}
+  private final ChangeWarnings clashes = new ChangeWarnings(LOG);
 
   /** A new state: a clash it still has is not warned about again. */
-  static void changed() {
-    CLASHES.round();
+  void changed() {
+    clashes.round();
   }
 
-  /** Clash warnings logged since start, for tests. */
-  static long warnings() {
-    return CLASHES.logged();
+  /** Clash warnings logged since this instance was made, for tests. */
+  long warnings() {
+    return clashes.logged();
   }
 
   /** {@code routes} with each domain in at most one virtual host of its RouteConfiguration (the same list if so). */
-  static List<RouteConfiguration> of(List<RouteConfiguration> routes) {
+  List<RouteConfiguration> of(List<RouteConfiguration> routes) {
     List<RouteConfiguration> out = null;
     for (int i = 0; i < routes.size(); i++) {
       RouteConfiguration rc = routes.get(i);
@@ -50,7 +50,7 @@ final class DistinctDomains {
   }
 
   /** {@code rc} with each domain (case-insensitive, as Envoy) in its first virtual host only ({@code rc} if so). */
-  static RouteConfiguration of(RouteConfiguration rc) {
+  RouteConfiguration of(RouteConfiguration rc) {
     Map<String, String> owner = new HashMap<>();
     RouteConfiguration.Builder b = null;
     for (int i = 0; i < rc.getVirtualHostsCount(); i++) {
@@ -63,7 +63,7 @@ final class DistinctDomains {
           if (kept == null) {
             kept = new ArrayList<>(vh.getDomainsList().subList(0, j));
           }
-          CLASHES.warn(rc.getName() + "|" + d.toLowerCase(Locale.ROOT) + "|" + vh.getName(), () -> "route config "
+          clashes.warn(rc.getName() + "|" + d.toLowerCase(Locale.ROOT) + "|" + vh.getName(), () -> "route config "
               + rc.getName() + ": domain " + d + " of virtual host " + vh.getName() + " is already virtual host "
               + first + "'s; left out of " + vh.getName());
         } else if (kept != null) {

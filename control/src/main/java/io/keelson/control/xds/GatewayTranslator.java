@@ -45,10 +45,13 @@ final class GatewayTranslator {
   /** A server of a Gateway selecting this proxy. */
   record Bound(Policy.Gateway gateway, Policy.Server server) {}
 
-  /** {@link #translate(MeshResources, PolicySet, Map, String, String, boolean, boolean)} without HTTP/3 mirrors. */
+  /**
+   * {@link #translate(MeshResources, PolicySet, Map, String, String, boolean, boolean, DistinctDomains)} without HTTP/3
+   * mirrors, its domain clash warnings its own.
+   */
   static MeshResources translate(MeshResources shared, PolicySet state, Map<String, String> labels, String address,
       String sdsNamespace, boolean identity) {
-    return translate(shared, state, labels, address, sdsNamespace, identity, false);
+    return translate(shared, state, labels, address, sdsNamespace, identity, false, new DistinctDomains());
   }
 
   /**
@@ -60,9 +63,10 @@ final class GatewayTranslator {
    *        needing a Secret get no chain (see {@link #warnings})
    * @param identity the gateway has a SPIFFE ID (ISTIO_MUTUAL servers need it; without, they get no chain)
    * @param quic istiod's {@code PILOT_ENABLE_QUIC_LISTENERS}: HTTPS ports get their HTTP/3 mirror ({@link GatewayQuic})
+   * @param domains the domain clash warnings' memory (the xDS server's)
    */
   static MeshResources translate(MeshResources shared, PolicySet state, Map<String, String> labels, String address,
-      String sdsNamespace, boolean identity, boolean quic) {
+      String sdsNamespace, boolean identity, boolean quic, DistinctDomains domains) {
     // Backends are registry Services or ServiceEntry hosts (istiod's outbound|<port>||<host> clusters, in shared).
     ClusterNames names = new ClusterNames(io.keelson.control.store.ServiceEntries.byHost(state), 0);
     Map<Integer, List<Bound>> byPort = new TreeMap<>();
@@ -147,7 +151,7 @@ final class GatewayTranslator {
     }
     // DestinationRule credentialName: a gateway's clusters originate TLS with SDS secrets (sidecars' do not).
     List<Cluster> clusters = GatewayOrigination.clusters(state, shared.clusters());
-    List<RouteConfiguration> distinct = DistinctDomains.of(routes);
+    List<RouteConfiguration> distinct = domains.of(routes);
     return new MeshResources(List.copyOf(listeners), List.copyOf(distinct), clusters, shared.endpoints(),
         MeshResources.digest(listeners), MeshResources.digest(distinct),
         clusters == shared.clusters() ? shared.clustersVersion() : MeshResources.digest(clusters),

@@ -56,6 +56,7 @@ public final class MeshTranslator {
   private final OutboundTrafficPolicy outboundPolicy;
   private final java.time.Duration protocolDetectionTimeout;
   private final String trustDomain;
+  private final DistinctDomains domains; // its route configs' domain clashes, warned about once while they last
   // Unchanged clusters keep their ClusterLoadAssignment instance from one translation to the next.
   private final AssignmentCache assignments = new AssignmentCache();
   private long translations;
@@ -98,6 +99,14 @@ public final class MeshTranslator {
    */
   public MeshTranslator(int outboundPort, boolean apiListeners, boolean captured, OutboundTrafficPolicy outboundPolicy,
       java.time.Duration protocolDetectionTimeout, String trustDomain) {
+    this(outboundPort, apiListeners, captured, outboundPolicy, protocolDetectionTimeout, trustDomain,
+        new DistinctDomains());
+  }
+
+  /** @param domains the domain clash warnings' memory, shared by an xDS server's translators */
+  MeshTranslator(int outboundPort, boolean apiListeners, boolean captured, OutboundTrafficPolicy outboundPolicy,
+      java.time.Duration protocolDetectionTimeout, String trustDomain, DistinctDomains domains) {
+    this.domains = java.util.Objects.requireNonNull(domains);
     this.trustDomain = java.util.Objects.requireNonNull(trustDomain);
     this.outboundPolicy = outboundPolicy;
     this.protocolDetectionTimeout = DetectedProtocolListeners.checkTimeout(protocolDetectionTimeout);
@@ -281,7 +290,7 @@ public final class MeshTranslator {
       }
     }
     // Routes to what this view left out (exportTo, a Sidecar's scope) answer 503, as Envoy's to an unknown cluster.
-    return UndefinedClusters.defined(MeshResources.of(listeners, DistinctDomains.of(routeConfigs), clusters, endpoints,
+    return UndefinedClusters.defined(MeshResources.of(listeners, domains.of(routeConfigs), clusters, endpoints,
         assignments::digestOf), !apiListeners);
   }
 

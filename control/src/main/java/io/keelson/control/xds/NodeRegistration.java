@@ -208,13 +208,14 @@ public final class NodeRegistration {
     }
     String address = md.containsKey(ADDRESS) && !md.get(ADDRESS).getStringValue().isEmpty()
         ? md.get(ADDRESS).getStringValue() : "127.0.0.1";
-    Map<String, String> labels = labels(md);
+    Map<String, String> labels = withNetwork(node, labels(md));
     String name = "sidecar." + node.getId().toLowerCase().replaceAll("[^a-z0-9.-]", "-");
     Policy.Meta meta = new Policy.Meta("keelson.io/v1alpha1", "Workload", name, "xds-node:" + node.getId(), "");
-    // The node's locality (bin/keelson proxy --locality) becomes the workload's topology labels, as istiod's. Its node
-    // (kubernetes.io/hostname, what PreferSameNode compares) is only the one its labels declare (--labels), as the
-    // operator starts the proxy: not its NODE_NAME, which places the proxy as a caller only (augmented), so a proxy
-    // cannot draw every node's PreferSameNode calls by claiming to be on each (istiod reads a pod's node from the API).
+    // The node's locality (bin/keelson proxy --locality) becomes the workload's topology labels, as istiod's, and its
+    // NETWORK its network label (istiod's AugmentLabels). Its node (kubernetes.io/hostname, what PreferSameNode
+    // compares) is only the one its labels declare (--labels), as the operator starts the proxy: not its NODE_NAME,
+    // which places the proxy as a caller only (augmented), so a proxy cannot draw every node's PreferSameNode calls by
+    // claiming to be on each (istiod reads a pod's node from the API).
     Locality locality = Locality.of(node.getLocality());
     return new Policy.Workload(meta, service, address, port,
         locality.isEmpty() ? Map.copyOf(labels) : locality.addTo(labels));
@@ -222,20 +223,40 @@ public final class NodeRegistration {
 
   /**
    * {@code labels} (a proxy's, as a caller) with the node's {@value #NODE_NAME} as label {@value Locality#HOSTNAME} and
-   * its {@value #NETWORK} as label {@value Locality#NETWORK}, as istiod augments a proxy's labels (what
-   * {@code trafficDistribution} compares); {@code labels} when it sends neither. Not for the endpoint it registers
-   * ({@link #workload}).
+   * its {@value #NETWORK} ({@link #withNetwork}), as istiod augments a proxy's labels (what {@code trafficDistribution}
+   * compares); {@code labels} when it sends neither. The node name places the proxy as a caller only, never the
+   * endpoint it registers ({@link #workload}).
    */
   static Map<String, String> augmented(Node node, Map<String, String> labels) {
-    Map<String, String> out = null;
-    for (Map.Entry<String, String> e : Map.of(NODE_NAME, Locality.HOSTNAME, NETWORK, Locality.NETWORK).entrySet()) {
-      Value value = node.getMetadata().getFieldsMap().get(e.getKey());
-      if (value != null && !value.getStringValue().isEmpty()) {
-        out = out == null ? new java.util.HashMap<>(labels) : out;
-        out.put(e.getValue(), value.getStringValue());
-      }
+    Map<String, String> out = withNetwork(node, labels);
+    String name = metadata(node, NODE_NAME);
+    if (name.isEmpty()) {
+      return out;
     }
-    return out == null ? labels : Map.copyOf(out);
+    Map<String, String> withNode = new java.util.HashMap<>(out);
+    withNode.put(Locality.HOSTNAME, name);
+    return Map.copyOf(withNode);
+  }
+
+  /**
+   * {@code labels} with the node's {@value #NETWORK} as label {@value Locality#NETWORK} unless they have a network
+   * already, as istiod's {@code AugmentLabels} (a workload's own network label wins; an empty one is none): the
+   * caller's and the endpoint's it registers alike, so that proxies of one network compare equal on it.
+   */
+  static Map<String, String> withNetwork(Node node, Map<String, String> labels) {
+    String network = metadata(node, NETWORK);
+    if (network.isEmpty() || !labels.getOrDefault(Locality.NETWORK, "").isEmpty()) {
+      return labels;
+    }
+    Map<String, String> out = new java.util.HashMap<>(labels);
+    out.put(Locality.NETWORK, network);
+    return Map.copyOf(out);
+  }
+
+  /** The node's metadata string {@code key}, or empty. */
+  private static String metadata(Node node, String key) {
+    Value v = node.getMetadata().getFieldsMap().get(key);
+    return v == null ? "" : v.getStringValue();
   }
 
   /**

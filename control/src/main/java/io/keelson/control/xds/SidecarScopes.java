@@ -27,6 +27,7 @@ final class SidecarScopes {
   private final java.time.Duration protocolDetectionTimeout;
   private final String rootNamespace;
   private final String trustDomain;
+  private final DistinctDomains domains;
   // The current state's Sidecars (set by changed()).
   private List<Policy.Sidecar> sidecars = List.of();
   // Per Sidecar key, the narrowed state; per scope and proxy kind, the shared translation: both cleared on each change.
@@ -35,8 +36,10 @@ final class SidecarScopes {
   // Per Sidecar key, port, capture and mode: kept across changes (endpoint lists reused), dropped with their Sidecar.
   private final Map<String, MeshTranslator> translators = new HashMap<>();
 
+  /** @param domains the xDS server's domain clash warnings, for its scoped translations */
   SidecarScopes(OutboundTrafficPolicy meshPolicy, java.time.Duration protocolDetectionTimeout, String trustDomain,
-      String rootNamespace) {
+      String rootNamespace, DistinctDomains domains) {
+    this.domains = domains;
     this.trustDomain = trustDomain;
     this.meshPolicy = meshPolicy;
     this.protocolDetectionTimeout = protocolDetectionTimeout;
@@ -140,7 +143,7 @@ final class SidecarScopes {
     OutboundTrafficPolicy mode = mode(sc, meshPolicy);
     return shared.computeIfAbsent(key + "|" + port + "|" + captured + "|" + mtls, k -> {
       MeshTranslator t = translators.computeIfAbsent(key + "|" + port + "|" + captured + "|" + mode,
-          q -> new MeshTranslator(port, false, captured, mode, protocolDetectionTimeout, trustDomain));
+          q -> new MeshTranslator(port, false, captured, mode, protocolDetectionTimeout, trustDomain, domains));
       PolicySet view = states.computeIfAbsent(key, q -> scoped(state, sc));
       return t.translateShared(view, workloads.get(), mtls ? identities.get() : Map.of(), mtls);
     });

@@ -52,6 +52,8 @@ public final class XdsServer implements AutoCloseable {
   private static final int DERIVED_CACHE_ENTRIES = 256;
 
   private final PolicyStore store;
+  // What route domain clashes its translations warned about, so that each is logged once while it lasts.
+  private final DistinctDomains domainClashes = new DistinctDomains();
   private final MeshTranslator sidecars;
   private final MeshTranslator proxyless;
   private final SimpleCache<String> cache = new WatchKeepingCache<>(Node::getId);
@@ -202,10 +204,12 @@ public final class XdsServer implements AutoCloseable {
     this.outboundPolicy = outboundPolicy;
     this.store = store;
     this.outboundPort = outboundPort;
-    this.sidecars = new MeshTranslator(outboundPort, false, false, outboundPolicy, protocolDetectionTimeout);
-    this.proxyless = new MeshTranslator(outboundPort, true);
+    this.sidecars = new MeshTranslator(outboundPort, false, false, outboundPolicy, protocolDetectionTimeout,
+        MeshTranslator.DEFAULT_TRUST_DOMAIN, domainClashes);
+    this.proxyless = new MeshTranslator(outboundPort, true, false, OutboundTrafficPolicy.ALLOW_ANY,
+        java.time.Duration.ZERO, MeshTranslator.DEFAULT_TRUST_DOMAIN, domainClashes);
     this.scopes = new SidecarScopes(outboundPolicy, protocolDetectionTimeout, trustDomain,
-        io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
+        io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE, domainClashes);
   }
 
   /** The mesh telemetry defaults and providers (Istio's meshConfig); pushes the change to connected proxies. */
@@ -512,10 +516,12 @@ public final class XdsServer implements AutoCloseable {
         PolicySet gwAfter = viewsAfter.view(viewsAfter.signature(gwLabels, namespace(p)), gwLabels, namespace(p));
         List<String> types = withEnvoyFilters(p, before, after, typesChanged(
             gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(gwBefore, workloads, ids, mtls),
-                gwBefore, gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls, quicListeners), before,
+                gwBefore, gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls, quicListeners,
+                domainClashes), before,
                 gw.registration().labels(), namespace(p), extAuthz)),
             gatewayTopology(GatewayPolicies.apply(GatewayTranslator.translate(t.translateShared(gwAfter, workloads, ids, mtls),
-                gwAfter, gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls, quicListeners), after,
+                gwAfter, gw.registration().labels(), gw.registration().address(), gw.namespace(), mtls, quicListeners,
+                domainClashes), after,
                 gw.registration().labels(), namespace(p), extAuthz))));
         types = withTelemetry(p, before, after, types);
         if (gw.namespace() != null && !GatewaySecrets.forGateway(gwBefore, gw.registration().labels(), gw.namespace())
@@ -673,7 +679,7 @@ public final class XdsServer implements AutoCloseable {
       // are the source views' (per signature).
       PolicySet state = sources.changed(store.current(),
           io.keelson.control.security.AuthorizationTranslator.DEFAULT_ROOT_NAMESPACE);
-      DistinctDomains.changed(); // a route domain clash is warned about once while it lasts
+      domainClashes.changed(); // a route domain clash is warned about once while it lasts
       translated = state;
       byOutboundPort.clear();
       byNode.clear();
@@ -827,7 +833,8 @@ public final class XdsServer implements AutoCloseable {
       return t;
     }
     String namespace = namespace(p);
-    return byClientNamespace.get(t, namespace, k -> ClientNamespaceNames.apply(k, translated, namespace));
+    return byClientNamespace.get(t, namespace,
+        k -> ClientNamespaceNames.apply(k, translated, namespace, domainClashes));
   }
 
   /** Under pushLock: the mesh translation for {@code p}, before telemetry. */
@@ -863,8 +870,8 @@ public final class XdsServer implements AutoCloseable {
               port -> translator(port).translate(translated, workloads()));
       return byNode.computeIfAbsent(p.nodeId, n -> gatewayTopology(GatewayPolicies.apply(UndefinedClusters.defined(
           GatewayTranslator.translate(shared, routes, gw.registration().labels(), gw.registration().address(),
-          gw.namespace(), gw.spiffeId() != null, quicListeners), true), translated, gw.registration().labels(), namespace(p),
-          extAuthz)));
+          gw.namespace(), gw.spiffeId() != null, quicListeners, domainClashes), true), translated,
+          gw.registration().labels(), namespace(p), extAuthz)));
           // its AuthorizationPolicies and RequestAuthentications, then the mesh's gateway topology
     }
     Policy.Sidecar scope = sidecarScope(p);
@@ -881,7 +888,7 @@ public final class XdsServer implements AutoCloseable {
       boolean mtls = capture.spiffeId() != null;
       MeshResources shared = capturedByPort.computeIfAbsent(p.outboundPort + (mtls ? "/mtls" : "/plain"),
           k -> capturedTranslators.computeIfAbsent(p.outboundPort,
-                  q -> new MeshTranslator(q, false, true, outboundPolicy, protocolDetectionTimeout, trustDomain))
+                  q -> translator(q, true, outboundPolicy))
               .translateShared(translated, workloads(), mtls ? workloadIdentities() : Map.of(), mtls));
       return byNode.computeIfAbsent(p.nodeId, n -> MeshTranslator.withInbound(shared, translated, capture, extAuthz,
           protocolDetectionTimeout));
@@ -926,10 +933,9 @@ public final class XdsServer implements AutoCloseable {
     boolean mtls = self != null && self.spiffeId() != null;
     PolicySet view = sources.view(signature, workloadLabels(p), namespace(p));
     String kind = (scope == null ? "" : scope.meta().key()) + "|" + p.outboundPort + "|" + (capture != null) + "|" + mtls;
-    MeshResources shared = sources.shared(signature, kind, () -> new MeshTranslator(p.outboundPort, false,
-        capture != null, scope == null ? outboundPolicy : SidecarScopes.mode(scope, outboundPolicy),
-        protocolDetectionTimeout, trustDomain).translateShared(scope == null ? view : SidecarScopes.scoped(view, scope),
-        workloads(),
+    MeshResources shared = sources.shared(signature, kind, () -> translator(p.outboundPort, capture != null,
+        scope == null ? outboundPolicy : SidecarScopes.mode(scope, outboundPolicy))
+        .translateShared(scope == null ? view : SidecarScopes.scoped(view, scope), workloads(),
         mtls ? workloadIdentities() : Map.of(), mtls));
     return perNode(p, self, shared, scope);
   }
@@ -1020,7 +1026,7 @@ public final class XdsServer implements AutoCloseable {
           : sc == null ? forSidecars
           : SidecarScopes.preview(translated, sc, outboundPort, false, outboundPolicy, protocolDetectionTimeout,
               workloads());
-      MeshResources view = ClientNamespaceNames.apply(seen, translated, namespace);
+      MeshResources view = ClientNamespaceNames.apply(seen, translated, namespace, domainClashes);
       List<Policy.EnvoyFilter> filters = proxy == null ? List.of() : envoyFilters(proxy, translated);
       if (filters.isEmpty()) {
         return new ScopedView(view, sc == null ? null : sc.meta().key(), List.of());
@@ -1044,8 +1050,13 @@ public final class XdsServer implements AutoCloseable {
    * lists are reused by the next change when their workloads did not change.
    */
   private MeshTranslator translator(int port) {
-    return port == outboundPort ? sidecars : translators.computeIfAbsent(port,
-        q -> new MeshTranslator(q, false, false, outboundPolicy, protocolDetectionTimeout, trustDomain));
+    return port == outboundPort ? sidecars
+        : translators.computeIfAbsent(port, q -> translator(q, false, outboundPolicy));
+  }
+
+  /** A sidecars' translator for outbound port {@code port}, warning of domain clashes through this server's memory. */
+  private MeshTranslator translator(int port, boolean captured, OutboundTrafficPolicy mode) {
+    return new MeshTranslator(port, false, captured, mode, protocolDetectionTimeout, trustDomain, domainClashes);
   }
 
   /** Shared translations run since start (sidecars, per outbound port, identified, proxyless), for tests. */

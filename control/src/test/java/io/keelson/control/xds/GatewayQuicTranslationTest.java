@@ -37,7 +37,7 @@ class GatewayQuicTranslationTest {
 
   static MeshResources gateway(PolicySet state, boolean quic) {
     return GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()), state, LABELS,
-        "0.0.0.0", "istio-system", true, quic);
+        "0.0.0.0", "istio-system", true, quic, new DistinctDomains());
   }
 
   static DownstreamTlsContext quicTls(FilterChain c) throws Exception {
@@ -179,7 +179,7 @@ class GatewayQuicTranslationTest {
         GatewayTranslationTest.leaf.certPem()), GatewayTranslationTest.b64(GatewayTranslationTest.leaf.keyPem())))
         .current();
     MeshResources r = GatewayTranslator.translate(new MeshTranslator(15001, false).translate(state, List.of()), state,
-        Map.of("gateway.networking.k8s.io/gateway-name", "web"), "0.0.0.0", "edge", true, true);
+        Map.of("gateway.networking.k8s.io/gateway-name", "web"), "0.0.0.0", "edge", true, true, new DistinctDomains());
     assertThat(r.listeners()).extracting(Listener::getName).containsExactly("0.0.0.0_8080", "0.0.0.0_8443",
         "udp_0.0.0.0_8443");
     FilterChain chain = listener(r, "udp_0.0.0.0_8443").getFilterChains(0);

@@ -279,11 +279,59 @@ class NamespacedServicesTranslationTest {
     assertThat(sniChainOf(payments, "vault.default.svc.cluster.local")).isNotNull();
   }
 
-  /** The name of the chain of {@code 0.0.0.0_8443} matching SNI {@code name}, or null. */
-  private static String sniChainOf(MeshResources r, String name) {
+  /**
+   * A VirtualService's tls {@code sniHosts} are matched as written, as istiod's (it expands no sniHosts): the rule's
+   * chain keeps SNI {@code db}, ahead of the service's own chain, which does not take the short name for shop's
+   * clients.
+   */
+  @Test
+  void aTlsRulesShortSniHostIsTheRulesChainNotTheServicesOwn() throws Exception {
+    PolicySet state = state("""
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: db, namespace: shop }
+        spec: { ports: [ { name: tls, port: 8443 } ] }
+        ---
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: other, namespace: shop }
+        spec: { ports: [ { name: tls, port: 8443 } ] }
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: { name: db, namespace: shop }
+        spec:
+          hosts: [ db ]
+          tls:
+          - match: [ { port: 8443, sniHosts: [ db ] } ]
+            route: [ { destination: { host: other } } ]
+        """);
+    MeshResources shared = new MeshTranslator(15001, false, true).translate(state, List.of());
+    for (MeshResources r : List.of(ClientNamespaceNames.apply(shared, state, "shop"), shared)) {
+      List<io.envoyproxy.envoy.config.listener.v3.FilterChain> chains = chains(r, "db");
+      assertThat(chains).as("one chain for SNI db").hasSize(1);
+      assertThat(tcpProxyCluster(chains.getFirst())).as("the rule's destination")
+          .isEqualTo(tcpProxyCluster(chains(r, "other.shop.svc.cluster.local").getFirst()));
+    }
+    assertThat(sniChainOf(shared, "db.shop.svc.cluster.local")).isNotEqualTo(sniChainOf(shared, "db"));
+  }
+
+  /** The chains of {@code 0.0.0.0_8443} matching SNI {@code name}. */
+  private static List<io.envoyproxy.envoy.config.listener.v3.FilterChain> chains(MeshResources r, String name) {
     return r.listeners().stream().filter(l -> l.getName().equals("0.0.0.0_8443")).findFirst().orElseThrow()
         .getFilterChainsList().stream().filter(c -> c.getFilterChainMatch().getServerNamesList().contains(name))
-        .map(io.envoyproxy.envoy.config.listener.v3.FilterChain::getName).findFirst().orElse(null);
+        .toList();
+  }
+
+  private static String tcpProxyCluster(io.envoyproxy.envoy.config.listener.v3.FilterChain chain) throws Exception {
+    return chain.getFilters(0).getTypedConfig()
+        .unpack(io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.class).getCluster();
+  }
+
+  /** The name of the chain of {@code 0.0.0.0_8443} matching SNI {@code name}, or null. */
+  private static String sniChainOf(MeshResources r, String name) {
+    return chains(r, name).stream().map(io.envoyproxy.envoy.config.listener.v3.FilterChain::getName).findFirst()
+        .orElse(null);
   }
 
   @Test

@@ -43,8 +43,7 @@ class RouteDomainUniquenessTest {
 
   @Test
   void refusesRouteHostnameThatIsAnotherServicesName() {
-    // ratings alone too: the route is of namespace shop, where istiod reads it as ratings.shop.svc.cluster.local
-    for (String name : List.of("ratings", "ratings.shop", "ratings.shop.svc", "ratings.shop.svc.cluster.local")) {
+    for (String name : List.of("ratings.shop", "ratings.shop.svc", "ratings.shop.svc.cluster.local")) {
       assertThatThrownBy(() -> new PolicyStore().apply(PolicyParser.parse("mesh.yaml",
           SERVICES + route("r", "reviews", name)).policies(), false))
           .hasMessageContaining("HTTPRoute/shop/r: spec.hostnames[0]: '" + name
@@ -72,16 +71,47 @@ class RouteDomainUniquenessTest {
     PolicyStore store = new PolicyStore();
     store.apply(PolicyParser.parse("mesh.yaml", SERVICES + web + route("r", "reviews", "stock")).policies(), false);
     MeshResources shared = new MeshTranslator(15001, false).translate(store.current(), List.of());
-    DistinctDomains.changed();
-    DistinctDomains.changed();
-    long before = DistinctDomains.warnings();
+    DistinctDomains domains = new DistinctDomains();
     // namespace web's apps resolve stock to their own Service (Kubernetes' search path): its virtual host has it
-    MeshResources inWeb = ClientNamespaceNames.apply(shared, store.current(), "web");
+    MeshResources inWeb = ClientNamespaceNames.apply(shared, store.current(), "web", domains);
     assertThat(domainsOf(inWeb, "stock.web")).contains("stock");
     assertThat(domainsOf(inWeb, "reviews.shop")).doesNotContain("stock");
-    assertThat(DistinctDomains.warnings()).as("no clash left to warn about").isEqualTo(before);
+    assertThat(domains.warnings()).as("no clash left to warn about").isZero();
     // anywhere else the route's hostname is reviews'
     assertThat(domainsOf(ClientNamespaceNames.apply(shared, store.current(), "shop"), "reviews.shop")).contains("stock");
+  }
+
+  /**
+   * The short name of a Service of the route's own namespace is accepted, as istiod accepts it (a Gateway API hostname
+   * has no short-name reading); the namespace's own clients have the name as the Service's, not the route's.
+   */
+  @Test
+  void aShortHostnameOfAServiceOfTheRoutesNamespaceIsAccepted() throws Exception {
+    PolicyStore store = new PolicyStore();
+    store.apply(PolicyParser.parse("mesh.yaml", SERVICES + route("r", "reviews", "ratings")).policies(), false);
+    MeshResources shared = new MeshTranslator(15001, false).translate(store.current(), List.of());
+    assertThat(domainsOf(shared, "reviews.shop")).contains("ratings");
+    DistinctDomains domains = new DistinctDomains();
+    MeshResources inShop = ClientNamespaceNames.apply(shared, store.current(), "shop", domains);
+    assertThat(domainsOf(inShop, "ratings.shop")).contains("ratings");
+    assertThat(domainsOf(inShop, "reviews.shop")).doesNotContain("ratings");
+    assertThat(duplicates(inShop.routes())).isEmpty();
+    assertThat(domains.warnings()).as("no clash to warn about").isZero();
+  }
+
+  /** A Service of namespace default has its short name in the shared route config: no route may take it. */
+  @Test
+  void refusesRouteHostnameThatIsTheShortNameOfANamespaceDefaultService() {
+    String stock = """
+        apiVersion: keelson.io/v1alpha1
+        kind: Service
+        metadata: { name: stock }
+        spec: { ports: [ { name: http, port: 9080 } ] }
+        ---
+        """;
+    assertThatThrownBy(() -> new PolicyStore().apply(PolicyParser.parse("mesh.yaml",
+        SERVICES + stock + route("r", "reviews", "stock")).policies(), false))
+        .hasMessageContaining("HTTPRoute/shop/r: spec.hostnames[0]: 'stock' is already a name of service 'stock'");
   }
 
   private static List<String> domainsOf(MeshResources r, String virtualHost) {
@@ -115,22 +145,30 @@ class RouteDomainUniquenessTest {
   void warnsOfAClashOncePerTranslationsOfOneStateAndAgainOnlyWhenItComesBack() throws Exception {
     PolicySet state = PolicySet.EMPTY.with(PolicyParser.parse("mesh.yaml",
         SERVICES + route("r", "reviews", "ratings.shop.svc")).policies());
-    MeshTranslator translator = new MeshTranslator(15001, false);
-    DistinctDomains.changed();
-    DistinctDomains.changed(); // no clash from earlier tests is remembered
-    long before = DistinctDomains.warnings();
+    DistinctDomains domains = new DistinctDomains(); // an xDS server's: its translators share it
+    MeshTranslator translator = translator(domains);
     ChangeWarnings.quietly(() -> translator.translate(state, List.of()));
-    assertThat(DistinctDomains.warnings()).as("a dry run's translation").isEqualTo(before);
+    assertThat(domains.warnings()).as("a dry run's translation").isZero();
     translator.translate(state, List.of());
+    translator(domains).translate(state, List.of());
+    assertThat(domains.warnings()).as("two translations of one clash").isEqualTo(1);
+    domains.changed();
     translator.translate(state, List.of());
-    assertThat(DistinctDomains.warnings()).as("two translations of one clash").isEqualTo(before + 1);
-    DistinctDomains.changed();
+    assertThat(domains.warnings()).as("a change that keeps the clash").isEqualTo(1);
+    domains.changed();
+    domains.changed(); // a state without it
     translator.translate(state, List.of());
-    assertThat(DistinctDomains.warnings()).as("a change that keeps the clash").isEqualTo(before + 1);
-    DistinctDomains.changed();
-    DistinctDomains.changed(); // a state without it
-    translator.translate(state, List.of());
-    assertThat(DistinctDomains.warnings()).as("the clash back").isEqualTo(before + 2);
+    assertThat(domains.warnings()).as("the clash back").isEqualTo(2);
+    // another server's translators remember for themselves: the clash is news to them, and nothing to this one
+    DistinctDomains other = new DistinctDomains();
+    translator(other).translate(state, List.of());
+    assertThat(other.warnings()).isEqualTo(1);
+    assertThat(domains.warnings()).isEqualTo(2);
+  }
+
+  private static MeshTranslator translator(DistinctDomains domains) {
+    return new MeshTranslator(15001, false, false, OutboundTrafficPolicy.ALLOW_ANY, java.time.Duration.ZERO,
+        MeshTranslator.DEFAULT_TRUST_DOMAIN, domains);
   }
 
   @Test
@@ -140,11 +178,11 @@ class RouteDomainUniquenessTest {
         .addVirtualHosts(VirtualHost.newBuilder().setName("b").addDomains("c.example").addDomains("A.example")
             .addDomains("d.example"))
         .build();
-    RouteConfiguration kept = DistinctDomains.of(rc);
+    RouteConfiguration kept = new DistinctDomains().of(rc);
     assertThat(kept.getVirtualHosts(0)).isSameAs(rc.getVirtualHosts(0));
     assertThat(kept.getVirtualHosts(1).getDomainsList()).containsExactly("c.example", "d.example");
     List<RouteConfiguration> fine = List.of(rc.toBuilder().removeVirtualHosts(1).build());
-    assertThat(DistinctDomains.of(fine)).isSameAs(fine);
+    assertThat(new DistinctDomains().of(fine)).isSameAs(fine);
   }
 
   @Test
@@ -153,11 +191,11 @@ class RouteDomainUniquenessTest {
         .addVirtualHosts(VirtualHost.newBuilder().setName("a").addDomains("a.example").addDomains("B.example"))
         .addVirtualHosts(VirtualHost.newBuilder().setName("b").addDomains("b.example"))
         .build();
-    RouteConfiguration kept = DistinctDomains.of(rc);
+    RouteConfiguration kept = new DistinctDomains().of(rc);
     assertThat(kept.getVirtualHostsList()).extracting(VirtualHost::getName).containsExactly("a");
     RouteConfiguration fine = rc.toBuilder().setVirtualHosts(1, VirtualHost.newBuilder().setName("b")
         .addDomains("c.example")).build();
-    assertThat(DistinctDomains.of(fine)).isSameAs(fine);
+    assertThat(new DistinctDomains().of(fine)).isSameAs(fine);
   }
 
   @Test

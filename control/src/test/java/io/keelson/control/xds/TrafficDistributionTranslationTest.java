@@ -45,7 +45,8 @@ class TrafficDistributionTranslationTest {
   @Test
   void preferCloseGivesPrioritiesByZoneThenRegionWithoutOutlierDetection() throws Exception {
     PolicySet s = state(registry("reviews", "", "trafficDistribution: PreferClose, "), registry("ratings", "", ""));
-    // istiod's failoverPriority [region, zone]: the zone (both subzones) 0, the region 1, the rest 2
+    // istiod's failoverPriority [network, region, zone] (no network on either side): the zone (both subzones) 0, the
+    // region 1, the rest 2
     assertThat(priorities(s, "reviews", WEST_A, Map.of(), true)).isEqualTo(Map.of(1, 0, 2, 0, 3, 1, 4, 2, 5, 2));
     assertThat(priorities(s, "reviews", new Locality("us-west", "b", ""), Map.of(), true))
         .isEqualTo(Map.of(3, 0, 1, 1, 2, 1, 4, 2, 5, 2));
@@ -97,7 +98,8 @@ class TrafficDistributionTranslationTest {
         + "spec: { trafficDistribution: PreferSameNode, ports: [ { name: http, port: 80 } ] }\n";
     PolicySet s = state(svc, onNode(1, "us-west/a/rack1", "n1"), onNode(2, "us-west/a/rack1", "n2"),
         onNode(3, "us-west/a/rack2", "n3"), onNode(4, "us-west/b/rack1", "n4"), onNode(5, "us-east/a/rack1", "n5"));
-    // istiod's failoverPriority [region, zone, subzone, kubernetes.io/hostname]: the node, subzone, zone, region, rest
+    // istiod's failoverPriority [network, region, zone, subzone, hostname], no network: the node, subzone, zone,
+    // region, rest
     assertThat(priorities(s, "reviews", WEST_A, Map.of("kubernetes.io/hostname", "n1"), true))
         .isEqualTo(Map.of(1, 0, 2, 1, 3, 2, 4, 3, 5, 4));
     assertThat(priorities(s, "reviews", WEST_A, Map.of("kubernetes.io/hostname", "n2"), false))
