@@ -27,14 +27,7 @@ class SidecarDnsResolverTest {
       dns.answer(host, "127.0.0.1");
       SidecarBootstrap b = new SidecarBootstrap("127.0.0.1", cp.xds.port(), "frontend", Map.of(), 1, 0, 0,
           "127.0.0.1", 0);
-      String yaml = """
-          typed_dns_resolver_config:
-            name: envoy.network.dns_resolver.cares
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig
-              resolvers: [{ socket_address: { address: 127.0.0.1, port_value: %d } }]
-              dns_resolver_options: { no_default_search_domain: true }
-          """.formatted(dns.port()) + b.yaml();
+      String yaml = dns.bootstrapResolverYaml() + b.yaml();
       try (Sidecar client = Sidecar.start(b, yaml, ProxyOptions.defaults().withConcurrency(1), Duration.ofMillis(500),
           XdsClientConfig.PLAINTEXT, null)) {
         cp.store.apply(PolicyParser.parse("entries.yaml", """

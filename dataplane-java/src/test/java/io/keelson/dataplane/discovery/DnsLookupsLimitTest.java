@@ -63,14 +63,7 @@ class DnsLookupsLimitTest {
     String[] records = IntStream.range(0, NAMES).mapToObj(i -> prefix + i + ".test,127.0.2." + (i + 1))
         .toArray(String[]::new);
     try (Dnsmasq dns = new Dnsmasq(60, records)) {
-      assertEveryNameAnswered(cluster("""
-          typed_dns_resolver_config:
-            name: envoy.network.dns_resolver.cares
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig
-              resolvers: [{ socket_address: { address: 127.0.0.1, port_value: %d } }]
-              dns_resolver_options: { no_default_search_domain: true }
-          """.formatted(dns.port()), prefix + "%d.test"), NAMES);
+      assertEveryNameAnswered(cluster(dns.bootstrapResolverYaml(), prefix + "%d.test"), NAMES);
       assertThat(dns.queries(prefix + (NAMES - 1) + ".test")).as("the last name asked of dnsmasq").isPositive();
     }
   }
