@@ -83,7 +83,17 @@ public final class Sidecar implements AutoCloseable {
       io.keelson.dataplane.security.ControlPlaneCredentials credentials,
       io.keelson.dataplane.security.WorkloadIdentity identity)
       throws ConfigException, InterruptedException {
-    String yaml = bootstrap.yaml();
+    return start(bootstrap, bootstrap.yaml(), options, maxBackoff, credentials, identity);
+  }
+
+  /**
+   * As above, loading {@code yaml} (the bootstrap's, or one that adds to it: tests of bootstrap fields a generated
+   * bootstrap leaves out, such as {@code typed_dns_resolver_config}).
+   */
+  static Sidecar start(SidecarBootstrap bootstrap, String yaml, ProxyOptions options, Duration maxBackoff,
+      io.keelson.dataplane.security.ControlPlaneCredentials credentials,
+      io.keelson.dataplane.security.WorkloadIdentity identity)
+      throws ConfigException, InterruptedException {
     String source = "sidecar bootstrap for " + bootstrap.service();
     StaticBootstrap loaded = BootstrapLoader.parseBootstrap(yaml, source);
     AdsSource ads = BootstrapLoader.parseAdsSource(yaml, source);
@@ -107,7 +117,8 @@ public final class Sidecar implements AutoCloseable {
           XdsClientConfig.DEFAULT_INITIAL_BACKOFF.compareTo(maxBackoff) < 0 ? XdsClientConfig.DEFAULT_INITIAL_BACKOFF : maxBackoff,
           maxBackoff, credentials,
           identity == null ? null : identity.source(), // SDS "default"/"ROOTCA" in TLS contexts
-          ads.http2Defaults()); // the bootstrap's runtime, for LDS listeners too
+          ads.http2Defaults(), // the bootstrap's runtime, for LDS listeners too
+          ads.dnsResolver()); // the bootstrap's typed_dns_resolver_config, for CDS DNS clusters too
       XdsClient xds = XdsClient.startInstalling(config, server::install);
       server.attach(xds);
       return new Sidecar(bootstrap, server, xds, node);

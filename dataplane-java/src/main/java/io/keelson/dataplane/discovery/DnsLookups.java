@@ -5,6 +5,7 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.security.Security;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
@@ -21,9 +22,13 @@ import java.util.function.Consumer;
  * a lookup thread or the timer thread. Thread-safe.
  */
 final class DnsLookups implements AutoCloseable {
-  /** Lookups running at once; more wait in the queue (a resolver that hangs holds at most this many threads). */
+  /** JDK lookups running at once; more wait in the executor's queue (a resolver that hangs holds at most this many threads). */
   static final int THREADS = 4;
-  /** Lookups waiting at most; more fail at once (counted as the cluster's update_failure). */
+  /**
+   * Lookups started at most (running or in the executor's queue, or DnsClient's in flight); more wait their turn in
+   * {@link #waiting}, which holds at most one lookup per name of a DNS cluster (a name's next lookup is timed from its
+   * answer), so it is bounded by the clusters' names.
+   */
   static final int QUEUE = 256;
 
   static {
@@ -36,10 +41,22 @@ final class DnsLookups implements AutoCloseable {
 
   private final ThreadPoolExecutor lookups;
   private final ScheduledThreadPoolExecutor timers;
+  private final int limit;
+  private final ArrayDeque<Runnable> waiting = new ArrayDeque<>(); // lookups past the limit, oldest first; guarded by this
+  private int started; // lookups started and not yet answered; guarded by this
   private DnsClient client; // created with the first cluster that needs it; guarded by this
   private boolean closed; // guarded by this
 
   DnsLookups() {
+    this(QUEUE);
+  }
+
+  /** At most {@code limit} (1..{@link #QUEUE}) lookups started at once (tests lower it). */
+  DnsLookups(int limit) {
+    if (limit < 1 || limit > QUEUE) {
+      throw new IllegalArgumentException("limit " + limit + ": expected 1.." + QUEUE);
+    }
+    this.limit = limit;
     lookups = new ThreadPoolExecutor(THREADS, THREADS, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(QUEUE),
         daemonFactory("keelson-dns-lookup"));
     lookups.allowCoreThreadTimeOut(true); // no idle threads without DNS clusters
@@ -57,9 +74,46 @@ final class DnsLookups implements AutoCloseable {
 
   /**
    * Looks {@code host} up off the caller's thread as {@code dns} says: {@code done} gets the addresses its
-   * dns_lookup_family keeps, or {@code failed} the error.
+   * dns_lookup_family keeps, or {@code failed} the error. Past {@link #QUEUE} lookups started, it waits its turn.
    */
   void resolve(String host, DnsResolution dns, Consumer<DnsAnswer> done, Consumer<Exception> failed) {
+    Runnable lookup = () -> start(host, dns, answer -> {
+      release();
+      done.accept(answer);
+    }, error -> {
+      release();
+      failed.accept(error);
+    });
+    synchronized (this) {
+      if (started >= limit) {
+        waiting.add(lookup);
+        return;
+      }
+      started++;
+    }
+    lookup.run();
+  }
+
+  /** Hands a finished lookup's turn to the oldest waiting one, started on the timer thread (never nested in a callback). */
+  private void release() {
+    Runnable next;
+    synchronized (this) {
+      next = waiting.poll();
+      if (next == null) {
+        started--;
+        return;
+      }
+    }
+    try {
+      timers.execute(next);
+    } catch (RejectedExecutionException e) { // closed: the waiting lookups are dropped with their clusters
+      synchronized (this) {
+        started--;
+      }
+    }
+  }
+
+  private void start(String host, DnsResolution dns, Consumer<DnsAnswer> done, Consumer<Exception> failed) {
     if (dns.needsDnsClient()) {
       DnsClient c = client();
       if (c == null) {
@@ -80,8 +134,8 @@ final class DnsLookups implements AutoCloseable {
         }
         done.accept(new DnsAnswer(dns.family().pick(answer), DnsAnswer.NO_TTL));
       });
-    } catch (RejectedExecutionException e) {
-      failed.accept(new UnknownHostException(host + ": " + QUEUE + " lookups already waiting"));
+    } catch (RejectedExecutionException e) { // closed (the queue holds every lookup started)
+      failed.accept(new UnknownHostException(host + ": closed"));
     }
   }
 

@@ -862,6 +862,11 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       sendRouterReply(503, LocalReply.CLUSTER_NOT_FOUND, null);
       return;
     }
+    if (io.keelson.dataplane.filter.grpcjson.GrpcJsonUpstreamCodec.refuses(policy.transcoded(), cluster.config())) {
+      cluster.stats().transcoderNotHttp2.increment();
+      sendRouterReply(503, io.keelson.dataplane.filter.grpcjson.GrpcJsonUpstreamCodec.NOT_HTTP2, null);
+      return;
+    }
     if (endpoint < 0) {
       cluster.stats().noHealthyUpstream.increment();
       flag = ResponseFlag.UH;

@@ -727,6 +727,11 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       routerReply(503, "cluster not found", ResponseFlag.NC, null);
       return;
     }
+    if (io.keelson.dataplane.filter.grpcjson.GrpcJsonUpstreamCodec.refuses(policy.transcoded(), cluster.config())) {
+      cluster.stats().transcoderNotHttp2.increment();
+      routerReply(503, io.keelson.dataplane.filter.grpcjson.GrpcJsonUpstreamCodec.NOT_HTTP2, ResponseFlag.NONE, null);
+      return;
+    }
     if (endpoint < 0) {
       cluster.stats().noHealthyUpstream.increment();
       routerReply(503, NO_HEALTHY_UPSTREAM, ResponseFlag.UH, null);

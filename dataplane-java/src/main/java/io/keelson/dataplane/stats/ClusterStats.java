@@ -17,6 +17,8 @@ public final class ClusterStats {
   public final LongAdder cxConnectTimeout = new LongAdder();
   public final LongAdder rqResetBeforeResponse = new LongAdder();
   public final LongAdder noHealthyUpstream = new LongAdder();
+  /** grpc_json_transcoder_upstream_not_http2 (Keelson's): a transcoded request answered 503, the cluster not HTTP/2. */
+  public final LongAdder transcoderNotHttp2 = new LongAdder();
   /** update_attempt / update_success / update_failure: a DNS cluster's lookups (each refresh of every host name). */
   public final LongAdder updateAttempt = new LongAdder();
   public final LongAdder updateSuccess = new LongAdder();

@@ -224,6 +224,7 @@ public final class StatsRegistry {
       out.put(p + "upstream_cx_connect_timeout", s.cxConnectTimeout.sum());
       out.put(p + "upstream_rq_reset_before_response", s.rqResetBeforeResponse.sum());
       out.put(p + "upstream_rq_no_healthy_upstream", s.noHealthyUpstream.sum());
+      out.put(p + "grpc_json_transcoder_upstream_not_http2", s.transcoderNotHttp2.sum());
       out.put(p + "update_attempt", s.updateAttempt.sum());
       out.put(p + "update_success", s.updateSuccess.sum());
       out.put(p + "update_failure", s.updateFailure.sum());
@@ -315,6 +316,8 @@ public final class StatsRegistry {
     clusterCounter(w, "envoy_cluster_update_failure", "counter", s -> s.updateFailure.sum());
     clusterCounter(w, "envoy_cluster_upstream_rq_reset_before_response", "counter", s -> s.rqResetBeforeResponse.sum());
     clusterCounter(w, "envoy_cluster_upstream_rq_no_healthy_upstream", "counter", s -> s.noHealthyUpstream.sum());
+    clusterCounter(w, "envoy_cluster_grpc_json_transcoder_upstream_not_http2", "counter",
+        s -> s.transcoderNotHttp2.sum());
     w.type("envoy_cluster_upstream_rq_xx", "counter");
     clusters.values().forEach(s -> {
       for (int c = 1; c <= 5; c++) {

@@ -38,22 +38,6 @@ public record XdsClientConfig(
     Http2Options http2Defaults,
     io.keelson.dataplane.config.DnsResolverConfig dnsResolver) {
 
-  /** A client without a bootstrap DNS resolver config (DNS clusters without their own ask the system's). */
-  public XdsClientConfig(String host, int port, boolean delta, Node node, Bootstrap.StaticResources staticResources,
-      Duration initialBackoff, Duration maxBackoff, io.keelson.dataplane.security.ControlPlaneCredentials credentials,
-      io.keelson.dataplane.security.CertificateSource localSecrets, Http2Options http2Defaults) {
-    this(host, port, delta, node, staticResources, initialBackoff, maxBackoff, credentials, localSecrets, http2Defaults,
-        null);
-  }
-
-  /** A client whose connection managers start from Keelson's HTTP/2 defaults (a bootstrap without a runtime). */
-  public XdsClientConfig(String host, int port, boolean delta, Node node, Bootstrap.StaticResources staticResources,
-      Duration initialBackoff, Duration maxBackoff, io.keelson.dataplane.security.ControlPlaneCredentials credentials,
-      io.keelson.dataplane.security.CertificateSource localSecrets) {
-    this(host, port, delta, node, staticResources, initialBackoff, maxBackoff, credentials, localSecrets,
-        Http2Options.DEFAULT);
-  }
-
   public static final io.keelson.dataplane.security.ControlPlaneCredentials PLAINTEXT =
       new io.keelson.dataplane.security.ControlPlaneCredentials(null, null);
 
@@ -88,7 +72,7 @@ public record XdsClientConfig(
   /** A client with no static resources (tests, a control plane that sends everything), otherwise as {@link #fromBootstrap}. */
   public static XdsClientConfig of(String host, int port, boolean delta, Node node) {
     return new XdsClientConfig(host, port, delta, node, Bootstrap.StaticResources.getDefaultInstance(),
-        DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF, PLAINTEXT, null);
+        DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_BACKOFF, PLAINTEXT, null, Http2Options.DEFAULT, null);
   }
 
   public XdsClientConfig withBackoff(Duration initial, Duration max) {

@@ -81,6 +81,18 @@ public final class Dnsmasq implements AutoCloseable {
     return port;
   }
 
+  /** A bootstrap's top-level {@code typed_dns_resolver_config}: c-ares asking only this server, no search domain. */
+  public String bootstrapResolverYaml() {
+    return """
+        typed_dns_resolver_config:
+          name: envoy.network.dns_resolver.cares
+          typed_config:
+            "@type": type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig
+            resolvers: [{ socket_address: { address: 127.0.0.1, port_value: %d } }]
+            dns_resolver_options: { no_default_search_domain: true }
+        """.formatted(port);
+  }
+
   /** Answers {@code name} with {@code addresses} from now on (SIGHUP: dnsmasq reads its hosts file again). */
   public void answer(String name, String... addresses) throws IOException, InterruptedException {
     StringBuilder b = new StringBuilder();

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.core.v3.Node;
+import io.keelson.dataplane.config.Http2Options;
 import io.keelson.dataplane.security.ControlPlaneCredentials;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -17,7 +18,7 @@ class XdsClientConfigTest {
   void ofDefaultsToPlaintextEnvoysBackoffNoStaticResourcesAndNoLocalSecrets() {
     XdsClientConfig c = XdsClientConfig.of("127.0.0.1", 18000, true, NODE);
     assertThat(c).isEqualTo(new XdsClientConfig("127.0.0.1", 18000, true, NODE, Bootstrap.StaticResources.getDefaultInstance(),
-        Duration.ofMillis(500), Duration.ofSeconds(30), XdsClientConfig.PLAINTEXT, null));
+        Duration.ofMillis(500), Duration.ofSeconds(30), XdsClientConfig.PLAINTEXT, null, Http2Options.DEFAULT, null));
   }
 
   @Test

@@ -36,14 +36,7 @@ class XdsDnsClusterResolverTest {
         TestUpstream backend = new TestUpstream("2", "127.0.0.2", 0, null);
         JavaControlPlane controlPlane = new JavaControlPlane().start()) {
       dns.answer(name, "127.0.0.2");
-      String yaml = """
-          typed_dns_resolver_config:
-            name: envoy.network.dns_resolver.cares
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig
-              resolvers: [{ socket_address: { address: 127.0.0.1, port_value: %d } }]
-              dns_resolver_options: { no_default_search_domain: true }
-          """.formatted(dns.port()) + MeshResources.adsBootstrap(controlPlane.port(), v1.port());
+      String yaml = dns.bootstrapResolverYaml() + MeshResources.adsBootstrap(controlPlane.port(), v1.port());
       AdsSource ads = BootstrapLoader.parseAdsSource(yaml, "dns.yaml");
       try (ProxyHarness proxy = new ProxyHarness(yaml, PipelineMode.INLINE);
           XdsClient client = XdsClient.startInstalling(XdsClientConfig.fromBootstrap(ads), proxy.server::install)) {

@@ -7,6 +7,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Users and their password hashes from htpasswd content, as Envoy's basic_auth reads it: one {@code name:hash} a line,
@@ -18,10 +19,15 @@ final class Htpasswd {
   private static final int SHA1_BYTES = 20;
   private static final ThreadLocal<MessageDigest> SHA1 = ThreadLocal.withInitial(Htpasswd::sha1);
 
-  private final Map<String, byte[]> digests;
+  /** Compared against when the user is unknown, so an unknown name costs the same hashing as a wrong password. */
+  private static final byte[] NO_USER = new byte[SHA1_BYTES];
 
-  private Htpasswd(Map<String, byte[]> digests) {
+  private final Map<String, byte[]> digests;
+  private final Supplier<MessageDigest> sha1;
+
+  private Htpasswd(Map<String, byte[]> digests, Supplier<MessageDigest> sha1) {
     this.digests = Map.copyOf(digests);
+    this.sha1 = sha1;
   }
 
   int size() {
@@ -33,6 +39,11 @@ final class Htpasswd {
    * and hashes are never echoed.
    */
   static Htpasswd parse(String content, String path, ConfigErrors errors) {
+    return parse(content, path, errors, SHA1::get);
+  }
+
+  /** As {@link #parse(String, String, ConfigErrors)}, hashing with digests from {@code sha1} (a test seam). */
+  static Htpasswd parse(String content, String path, ConfigErrors errors, Supplier<MessageDigest> sha1) {
     Map<String, byte[]> users = new HashMap<>();
     boolean ok = true;
     String[] lines = content.split("\n", -1);
@@ -53,8 +64,9 @@ final class Htpasswd {
       if (name.isEmpty() || hash.isEmpty()) {
         errors.error(at, "empty user name or password hash; expected name:{SHA}hash");
         ok = false;
-      } else if (!printable(name)) {
-        errors.error(at, "the user name has control characters; expected printable text");
+      } else if (!visibleAscii(name)) {
+        errors.error(at, "the user name has a character outside visible ASCII (space, control or non-ASCII);"
+            + " expected ASCII letters, digits and punctuation, as it is forwarded in a header");
         ok = false;
       } else if (users.containsKey(name)) {
         errors.error(at, "duplicate user '" + name + "'");
@@ -74,19 +86,20 @@ final class Htpasswd {
         }
       }
     }
-    return ok ? new Htpasswd(users) : null;
+    return ok ? new Htpasswd(users, sha1) : null;
   }
 
-  /** Whether {@code password} (UTF-8 bytes) is {@code user}'s; compares digests in constant time. */
+  /**
+   * Whether {@code password} (UTF-8 bytes) is {@code user}'s; compares digests in constant time, and hashes the password
+   * for an unknown user too, so timing does not tell which users exist.
+   */
   boolean verify(String user, byte[] password, int offset, int length) {
     byte[] expected = digests.get(user);
-    if (expected == null) {
-      return false;
-    }
-    MessageDigest md = SHA1.get();
+    MessageDigest md = sha1.get();
     md.reset();
     md.update(password, offset, length);
-    return MessageDigest.isEqual(md.digest(), expected);
+    boolean match = MessageDigest.isEqual(md.digest(), expected == null ? NO_USER : expected);
+    return match && expected != null;
   }
 
   private static byte[] digest(String base64) {
@@ -118,10 +131,11 @@ final class Htpasswd {
     return "crypt or plain text";
   }
 
-  private static boolean printable(String s) {
+  /** VCHAR only: a header carries the name as Latin-1 bytes, so U+010A would become a raw LF there. */
+  private static boolean visibleAscii(String s) {
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
-      if (c < 0x20 || c == 0x7f) {
+      if (c <= 0x20 || c >= 0x7f) {
         return false;
       }
     }

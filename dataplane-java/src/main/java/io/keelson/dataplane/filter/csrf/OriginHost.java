@@ -22,7 +22,7 @@ final class OriginHost {
       if (c == '/' || c == '?' || c == '#') {
         break;
       }
-      if (c <= ' ' || c >= 0x7f) {
+      if (!authority(c)) {
         return whole(value); // not a URL Envoy's parser accepts: the raw value is compared
       }
       to++;
@@ -46,6 +46,16 @@ final class OriginHost {
   static String of(String value) {
     long s = span(value);
     return value.substring(from(s), to(s));
+  }
+
+  /**
+   * RFC 3986's authority characters: unreserved, pct-encoded's {@code %}, sub-delims, {@code :}, {@code @} and the IP
+   * literal's brackets. Anything else ({@code \}, {@code "}, space, non-ASCII, ...) makes Envoy's URL parser fail,
+   * and a lenient split at {@code @} would read {@code http://evil.com\@example.com} as same-origin.
+   */
+  private static boolean authority(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+        || "-._~%!$&'()*+,;=:@[]".indexOf(c) >= 0;
   }
 
   private static boolean scheme(String value, int end) {

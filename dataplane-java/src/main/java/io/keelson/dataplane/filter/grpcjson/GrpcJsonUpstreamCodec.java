@@ -68,6 +68,19 @@ public final class GrpcJsonUpstreamCodec extends ChannelDuplexHandler {
         () -> new GrpcJsonUpstreamCodec(call));
   }
 
+  /** The 503's body when {@link #refuses} a cluster. */
+  public static final String NOT_HTTP2 = "the gRPC-JSON transcoder's upstream cluster is not HTTP/2: a gRPC cluster needs"
+      + " http2_protocol_options (typed_extension_protocol_options' explicit_http_config)";
+
+  /**
+   * True when {@code call} (null: not transcoded) is routed to a cluster that is not HTTP/2: gRPC needs HTTP/2, and the
+   * transcoding is done on an HTTP/2 stream, so the router answers 503 ({@link #NOT_HTTP2}, counted as the cluster's
+   * {@code grpc_json_transcoder_upstream_not_http2}) rather than send the JSON request untranscoded.
+   */
+  public static boolean refuses(TranscodedCall call, io.keelson.dataplane.config.ClusterConfig cluster) {
+    return call != null && !cluster.http2Upstream();
+  }
+
   // ---- request (outbound)
 
   @Override

@@ -4,8 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keelson.dataplane.filter.ConfigErrors;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /** htpasswd content as Envoy's basic_auth reads it: {SHA} entries only, every other line shape refused by line. */
@@ -68,6 +71,41 @@ class HtpasswdTest {
         "users line 6: user 'eve': invalid {SHA} hash; expected the 28-character base64 of a SHA-1 digest",
         "users line 7: user 'root': invalid {SHA} hash; expected the 28-character base64 of a SHA-1 digest"
             + " (the line ends with CR: use LF line endings)");
+  }
+
+  @Test
+  void userNamesOutsideVisibleAsciiAreRefusedByLine() {
+    // U+010A and U+010D keep LF and CR as their low byte when the name is forwarded in a Latin-1 header
+    assertThat(Htpasswd.parse("eve\u010Aevil:{SHA}tiY7sUhYKUwI5L3866kDY+ENcrQ=\n"
+        + "eve\u010D:{SHA}tiY7sUhYKUwI5L3866kDY+ENcrQ=\nj\u00f6rg:{SHA}tiY7sUhYKUwI5L3866kDY+ENcrQ=\n"
+        + "a b:{SHA}tiY7sUhYKUwI5L3866kDY+ENcrQ=\ntab\t:{SHA}tiY7sUhYKUwI5L3866kDY+ENcrQ=\n" + ROOT + "\n", "users", sink))
+        .isNull();
+    assertThat(errors).hasSize(5).allSatisfy(e -> assertThat(e).contains("outside visible ASCII"));
+    assertThat(errors.get(0)).startsWith("users line 1:");
+    assertThat(errors.get(4)).startsWith("users line 5:");
+  }
+
+  @Test
+  void anUnknownUserIsHashedLikeAKnownOne() {
+    AtomicInteger digests = new AtomicInteger();
+    Htpasswd h = Htpasswd.parse(ALICE + "\n", "users", sink, () -> {
+      digests.incrementAndGet();
+      return sha1();
+    });
+    assertThat(verify(h, "alice", "toor")).isFalse();
+    assertThat(digests).hasValue(1);
+    assertThat(verify(h, "mallory", "wonderland")).isFalse();
+    assertThat(verify(h, "mallory", "")).isFalse();
+    assertThat(digests).hasValue(3);
+    assertThat(verify(h, "alice", "wonderland")).isTrue();
+  }
+
+  private static MessageDigest sha1() {
+    try {
+      return MessageDigest.getInstance("SHA-1");
+    } catch (NoSuchAlgorithmException e) {
+      throw new AssertionError(e);
+    }
   }
 
   @Test

@@ -33,6 +33,17 @@ class OriginHostTest {
   }
 
   @Test
+  void anAuthorityWithACharacterOutsideRfc3986IsComparedWhole() {
+    // Envoy's URL parser fails on these; a split at the last '@' would make them same-origin with example.com
+    assertThat(OriginHost.of("http://evil.com\\@example.com")).isEqualTo("http://evil.com\\@example.com");
+    assertThat(OriginHost.of("https://a\"b@example.com")).isEqualTo("https://a\"b@example.com");
+    assertThat(OriginHost.of("https://a{b}@example.com")).isEqualTo("https://a{b}@example.com");
+    assertThat(OriginHost.of("https://é@example.com")).isEqualTo("https://é@example.com");
+    assertThat(OriginHost.of("https://u%40x!$&'()*+,;=~_-.:pw@example.com:8443"))
+        .isEqualTo("example.com:8443");
+  }
+
+  @Test
   void theSpanPointsIntoTheValueWithoutCopying() {
     String v = "https://app.example.com:8443/path";
     long span = OriginHost.span(v);

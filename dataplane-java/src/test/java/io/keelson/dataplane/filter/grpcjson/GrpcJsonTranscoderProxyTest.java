@@ -245,4 +245,31 @@ class GrpcJsonTranscoderProxyTest {
       assertThat(r.body()).isEqualTo("{\"id\":\"1\",\"theme\":\"shelf 1 tag \"}");
     }
   }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void aTranscodedRequestRoutedToAnHttp1ClusterIs503AndCounted(PipelineMode mode) throws Exception {
+    String toWeb = """
+                  - name: all
+                    domains: ["*"]
+                    routes:
+                    - match: { prefix: "/" }
+                      route: { cluster: web }
+      """;
+    try (Bookstore grpc = new Bookstore(); TestUpstream web = new TestUpstream("web");
+        ProxyHarness proxy = proxy(grpc, web, mode, "", toWeb)) {
+      Reply h1 = curl(proxy.port(), "/v1/shelves/12");
+      assertThat(h1.status()).isEqualTo(503);
+      assertThat(h1.body()).contains("is not HTTP/2", "http2_protocol_options");
+      Reply h2 = curl(proxy.port(), "/v1/shelves", "--http2-prior-knowledge", "-d", "{\"theme\":\"t\"}");
+      assertThat(h2.status()).isEqualTo(503);
+      assertThat(h2.body()).contains("is not HTTP/2");
+      assertThat(web.requests.get()).as("nothing sent untranscoded").isZero();
+      assertThat(grpc.lastHeaders).isNull();
+      assertThat(proxy.admin("/stats")).contains("cluster.web.grpc_json_transcoder_upstream_not_http2: 2");
+      // A request the transcoder does not map still goes to the HTTP/1.1 cluster.
+      assertThat(curl(proxy.port(), "/static/page").status()).isEqualTo(200);
+      assertThat(web.requests.get()).isEqualTo(1);
+    }
+  }
 }
