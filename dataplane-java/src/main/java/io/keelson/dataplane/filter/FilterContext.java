@@ -164,6 +164,21 @@ public final class FilterContext {
     responseTrailersCheck.set(check);
   }
 
+  /**
+   * Withdraws {@code check} (the same object a filter set) from whichever of the phase checks above still holds it; a
+   * check another filter set since, or one the connection took, stays. A filter turning its own phase off (ext_proc's
+   * mode_override) uses this instead of setting null, which would clear another filter's.
+   */
+  public void withdraw(Object check) {
+    responseCheck.clearIf(check);
+    requestBodyCheck.clearIf(check);
+    responseBodyCheck.clearIf(check);
+    requestBodyStream.clearIf(check);
+    responseBodyStream.clearIf(check);
+    requestTrailersCheck.clearIf(check);
+    responseTrailersCheck.clearIf(check);
+  }
+
   /** Whether a filter checks the request's trailers (ext_proc SEND) and has not had them yet. */
   public boolean checksRequestTrailers() {
     return requestTrailersCheck.peek() != null;

@@ -28,6 +28,13 @@ final class Slot<T> {
     value = null;
   }
 
+  /** Empties the slot if it still holds {@code v} (the same object): another owner's value stays. */
+  void clearIf(Object v) {
+    if (value == v) {
+      value = null;
+    }
+  }
+
   /** Holds what {@code other} holds (both keep it). */
   void copy(Slot<T> other) {
     value = other.value;

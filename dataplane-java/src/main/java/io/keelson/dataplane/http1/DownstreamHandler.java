@@ -698,9 +698,6 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       return;
     }
     HeaderRewriter.apply(checked.headers(), outcome.upstreamHeaders());
-    if (outcome.skipResponseCheck()) {
-      policy.takeResponseCheck();
-    }
     if (outcome.phases() != null) {
       outcome.phases().apply(policy); // ext_proc's mode_override: the later phases it turns on or off
     }

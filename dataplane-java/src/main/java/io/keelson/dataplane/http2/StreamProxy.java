@@ -531,9 +531,6 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     ForwardedHeaders.apply(request.headers(), outcome.upstreamHeaders());
-    if (outcome.skipResponseCheck()) {
-      policy.takeResponseCheck();
-    }
     if (outcome.phases() != null) {
       outcome.phases().apply(policy); // ext_proc's mode_override: the later phases it turns on or off
     }

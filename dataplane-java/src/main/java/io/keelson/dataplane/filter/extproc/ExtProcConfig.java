@@ -58,12 +58,4 @@ record ExtProcConfig(String cluster, String authority, long callTimeoutNanos, lo
         failureModeAllow, modes, allowModeOverride, allowedOverrideModes, statPrefix, maxMessageTimeoutNanos,
         observability, deferredCloseNanos, routeCacheAction);
   }
-
-  /**
-   * Whether the filter asks for the response check: response headers are sent, or a request_headers answer may ask
-   * for them (allow_mode_override; not in observability_mode, whose answers are ignored).
-   */
-  boolean mayCheckResponse() {
-    return modes.responseHeaders() || (allowModeOverride && !observability && modes.requestHeaders());
-  }
 }

@@ -9,7 +9,8 @@ import io.keelson.dataplane.filter.HttpFilter;
  * ({@link RequestHeadersExchange}) before it acts on the verdict, the response-headers one
  * ({@link ResponseHeadersExchange}) for the response head, BUFFERED bodies' ({@link BodyExchange}) once a body was
  * read whole, STREAMED bodies' ({@link StreamedBodyExchange}) chunk by chunk, and trailers' ({@link TrailersExchange}) at
- * a message's end; a phase whose mode is SKIP (or a route that disabled the filter: a null {@code processor}) has none.
+ * a message's end; a phase whose mode is SKIP (or a route that disabled the filter: a null {@code processor}) has none,
+ * and leaves what another filter asked for that phase alone ({@link SessionPhases}).
  * Allocates the session and its phases per request, only when a phase is sent; thread-safe.
  */
 final class ExtProcFilter implements HttpFilter {
@@ -25,40 +26,18 @@ final class ExtProcFilter implements HttpFilter {
     if (processor == null) {
       return;
     }
-    ExtProcConfig c = processor.config;
-    ProcessingModes modes = c.modes();
-    if (!modes.any() && !c.mayCheckResponse()) {
+    ProcessingModes modes = processor.config.modes();
+    if (!modes.any()) {
       return;
     }
     ProcessorSession session = new ProcessorSession(processor);
     context.onExchangeEnd(session::end);
-    if (c.mayCheckResponse()) {
-      context.checkResponse(new ResponseHeadersExchange(session));
-    }
-    requestBodyAndTrailers(context, session, modes);
-    responseBodyAndTrailers(context, session, modes);
+    SessionPhases phases = session.phases();
+    phases.responseHeaders(context, modes.responseHeaders()); // one a mode_override turns on is asked for then
+    phases.request(context, modes);
+    phases.response(context, modes);
     if (modes.requestHeaders()) {
       context.checkExternally(new RequestHeadersExchange(session));
     }
-  }
-
-  /** Sets (or clears, for a phase {@code modes} does not send) the request body's and trailers' phases. */
-  static void requestBodyAndTrailers(FilterContext context, ProcessorSession session, ProcessingModes modes) {
-    if (modes.requestBody()) {
-      long limit = context.bufferLimit();
-      context.bufferBody(limit > 0 ? Math.min(limit, ExtProcConfig.BUFFER_LIMIT_BYTES) : ExtProcConfig.BUFFER_LIMIT_BYTES);
-    }
-    context.checkRequestBody(modes.requestBody() ? new BodyExchange(session, false) : null);
-    context.streamRequestBody(!modes.requestStreamed() ? null : (loop, calls, snapshot, sink) ->
-        new StreamedBodyExchange(session, false, loop, calls, snapshot, sink));
-    context.checkRequestTrailers(modes.requestTrailers() ? new TrailersExchange(session, false) : null);
-  }
-
-  /** Sets (or clears, for a phase {@code modes} does not send) the response body's and trailers' phases. */
-  static void responseBodyAndTrailers(FilterContext context, ProcessorSession session, ProcessingModes modes) {
-    context.checkResponseBody(modes.responseBody() ? new BodyExchange(session, true) : null);
-    context.streamResponseBody(!modes.responseStreamed() ? null : (loop, calls, snapshot, sink) ->
-        new StreamedBodyExchange(session, true, loop, calls, snapshot, sink));
-    context.checkResponseTrailers(modes.responseTrailers() ? new TrailersExchange(session, true) : null);
   }
 }

@@ -14,7 +14,9 @@ import io.keelson.dataplane.filter.PhaseChange;
  * takes the later phases: after a {@code request_headers} answer the response headers, both bodies and both
  * trailers; after a {@code response_headers} answer the response body and trailers. Ignored (the filter's modes stay):
  * {@code BUFFERED_PARTIAL} bodies, and trailers SEND with a BUFFERED body of the same message, which Keelson does not
- * run. Immutable; applied on the connection's event loop.
+ * run. It turns on and off only this filter's own phases ({@link SessionPhases}): another filter's check of the
+ * same phase (bandwidth_limit's paced body, a second ext_proc filter's) stays. Immutable; applied on the connection's
+ * event loop.
  */
 final class ModeOverride implements PhaseChange {
   private final ProcessorSession session;
@@ -57,10 +59,11 @@ final class ModeOverride implements PhaseChange {
 
   @Override
   public void apply(FilterContext policy) {
+    SessionPhases phases = session.phases();
     if (fromRequest) {
-      policy.checkResponse(modes.responseHeaders() ? new ResponseHeadersExchange(session) : null);
-      ExtProcFilter.requestBodyAndTrailers(policy, session, modes);
+      phases.responseHeaders(policy, modes.responseHeaders());
+      phases.request(policy, modes);
     }
-    ExtProcFilter.responseBodyAndTrailers(policy, session, modes);
+    phases.response(policy, modes);
   }
 }

@@ -37,6 +37,8 @@ import java.util.function.Function;
  */
 final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCalls.Call {
   private final ProcessorStream filter;
+  /** The phase checks this request's filter asked the connection for. */
+  private final SessionPhases phases = new SessionPhases(this);
   private EventLoop loop;
   private UpstreamCalls.Stream call;
   /** The outstanding phase's answer and where its outcome goes; null when none is outstanding. */
@@ -64,6 +66,10 @@ final class ProcessorSession implements UpstreamCalls.StreamCallback, UpstreamCa
 
   ProcessorStream filter() {
     return filter;
+  }
+
+  SessionPhases phases() {
+    return phases;
   }
 
   /**

@@ -21,7 +21,6 @@ final class ProcessorStream {
   private static final CheckOutcome PROCESSING_FAILED = CheckOutcome.deny(500, "", null, ResponseFlag.NONE);
   /** Envoy's onMessageTimeout answers 504 (GatewayTimeout). */
   private static final CheckOutcome MESSAGE_TIMEOUT = CheckOutcome.deny(504, "", null, ResponseFlag.NONE);
-  private static final CheckOutcome ALLOW_WITHOUT_RESPONSE = CheckOutcome.ALLOW.withoutResponseCheck();
 
   final ExtProcConfig config;
   final ExtProcStats stats;
@@ -115,10 +114,7 @@ final class ProcessorStream {
     return failed();
   }
 
-  /**
-   * A failed phase: a 500, or with failure_mode_allow the exchange goes on unchanged (without the response-headers
-   * phase when it is only sent on a processor's mode_override).
-   */
+  /** A failed phase: a 500, or with failure_mode_allow the exchange goes on unchanged. */
   CheckOutcome failed() {
     return failed(PROCESSING_FAILED);
   }
@@ -127,7 +123,7 @@ final class ProcessorStream {
   private CheckOutcome failed(CheckOutcome answer) {
     if (config.failureModeAllow()) {
       stats.failureModeAllowed().increment();
-      return config.modes().responseHeaders() ? CheckOutcome.ALLOW : ALLOW_WITHOUT_RESPONSE;
+      return CheckOutcome.ALLOW;
     }
     return answer;
   }

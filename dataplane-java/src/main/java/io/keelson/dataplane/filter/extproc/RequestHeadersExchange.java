@@ -64,10 +64,6 @@ final class RequestHeadersExchange implements ExternalCheck {
     }
     CheckOutcome allowed = stream.clearingRouteCache(common, CheckOutcome.allow(ProcessorMutations.forRequest(
         common.getHeaderMutation(), present, stream.stats.rejectedHeaderMutations())));
-    ModeOverride override = ModeOverride.of(session, r, true); // sets or clears the response-headers phase too
-    if (override != null) {
-      return allowed.withPhases(override);
-    }
-    return stream.config.modes().responseHeaders() ? allowed : allowed.withoutResponseCheck();
+    return allowed.withPhases(ModeOverride.of(session, r, true)); // the response-headers phase too
   }
 }

@@ -40,7 +40,8 @@ import java.util.concurrent.TimeUnit;
  * {@code x-drop}. A response_headers message is answered by the {@code :path} of its stream's request_headers message:
  * {@code /resp-deny} gets an immediate 409 with a body, {@code /resp-slow} is answered after {@link #slowMillis},
  * anything else sets {@code x-processed: processor}, removes {@code x-upstream} and asks for a {@code :status} change
- * (never applied), {@code /upper-resp-override} with a mode_override streaming the response body. Body messages are answered as {@link #bodyAnswer} and {@link #responseBodyAnswer} say. Records every ProcessingRequest; closes its side once Keelson closed its own and the answer went.
+ * (never applied), {@code /upper-resp-override} with a mode_override streaming the response body, {@code /resp-bodies-off} with one
+ * sending no body (Envoy's default mode); {@link #headersOverride} and {@link #laterOverride} add one to every answer. Body messages are answered as {@link #bodyAnswer} and {@link #responseBodyAnswer} say. Records every ProcessingRequest; closes its side once Keelson closed its own and the answer went.
  */
 final class GrpcProcessorServer implements AutoCloseable {
   final List<ProcessingRequest> requests = new CopyOnWriteArrayList<>();
@@ -60,6 +61,10 @@ final class GrpcProcessorServer implements AutoCloseable {
   volatile long chunkMillis = 5;
   /** The answers to body messages of {@code /upper-gated} requests, held until {@link #openGate}; null once open. */
   private java.util.List<Runnable> gated = new java.util.ArrayList<>();
+  /** The mode_override every request_headers answer carries, or null (then only the paths above carry one). */
+  volatile ProcessingMode headersOverride;
+  /** The mode_override every body and trailers answer carries (Envoy ignores it there), or null. */
+  volatile ProcessingMode laterOverride;
   /** How long {@code /slow} waits for its answer. */
   volatile long slowMillis = 3000;
   /** The override_message_timeout {@code /slow-override} asks for before its slow answer. */
@@ -86,20 +91,22 @@ final class GrpcProcessorServer implements AutoCloseable {
                 log.phases.add(request.getRequestCase());
                 String path = !request.hasRequestHeaders() ? lastPath
                     : !header(request, "x-processor").isEmpty() ? header(request, "x-processor") : header(request, ":path");
-                ProcessingResponse answer;
+                ProcessingResponse plain;
                 if (request.hasRequestHeaders()) {
                   lastPath = path;
-                  answer = answer(path);
+                  plain = answer(path);
                 } else if (request.hasRequestBody()) {
-                  answer = bodyAnswer(path);
+                  plain = bodyAnswer(path);
                 } else if (request.hasResponseBody()) {
-                  answer = responseBodyAnswer(path);
+                  plain = responseBodyAnswer(path);
                 } else if (request.hasRequestTrailers() || request.hasResponseTrailers()) {
-                  answer = trailersAnswer(request);
+                  plain = trailersAnswer(request);
                 } else {
-                  answer = responseAnswer(path, log.phases.size());
+                  plain = responseAnswer(path, log.phases.size());
                   path = path.startsWith("/resp-slow") ? "/slow" : path;
                 }
+                ProcessingResponse answer = withOverride(plain, request.hasRequestHeaders() ? headersOverride
+                    : request.hasResponseHeaders() ? null : laterOverride);
                 if (path.startsWith("/slow-override") && request.hasRequestHeaders()) { // more time, asked at once
                   synchronized (out) {
                     out.onNext(ProcessingResponse.newBuilder().setOverrideMessageTimeout(
@@ -160,6 +167,11 @@ final class GrpcProcessorServer implements AutoCloseable {
             };
           }
         }).build().start();
+  }
+
+  /** {@code answer} with {@code override} as its mode_override (unless null). */
+  private static ProcessingResponse withOverride(ProcessingResponse answer, ProcessingMode override) {
+    return override == null ? answer : answer.toBuilder().setModeOverride(override).build();
   }
 
   /** Answers now if the gate is open, else once it opens, in order. */
@@ -314,6 +326,9 @@ final class GrpcProcessorServer implements AutoCloseable {
         .setResponse(CommonResponse.newBuilder().setHeaderMutation(m)));
     if (path.startsWith("/upper-resp-override")) { // the response body streamed, upper-cased chunk by chunk
       r.setModeOverride(ProcessingMode.newBuilder().setResponseBodyMode(ProcessingMode.BodySendMode.STREAMED));
+    }
+    if (path.startsWith("/resp-bodies-off")) { // Envoy's default mode: no body phases (nor trailers) from here on
+      r.setModeOverride(ProcessingMode.getDefaultInstance());
     }
     return r.build();
   }
