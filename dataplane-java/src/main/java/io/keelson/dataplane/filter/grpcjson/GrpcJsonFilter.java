@@ -11,8 +11,9 @@ import java.util.List;
 /**
  * Envoy's gRPC-JSON transcoder, request side: a request that is not already gRPC and whose method and path match a
  * binding ({@link HttpRuleBindings}), with every query parameter naming a bindable field (or ignored), is marked for
- * transcoding ({@link FilterContext#transcode}), or answered 400 when a bound value does not fit its field; the filters after it and, unless match_incoming_request_route, the
- * route chosen again see {@code POST /pkg.Service/Method}. The body is read whole (bounded: else 413) and turned into
+ * transcoding ({@link FilterContext#transcode}), or answered 400 when a bound value does not fit its field; the
+ * filters after it and, unless match_incoming_request_route, the route chosen again see
+ * {@code POST /pkg.Service/Method}. The body is read whole (bounded: else 413) and turned into
  * the protobuf message before routing ({@link RequestBodyCheck}: a bad body is 400), which the upstream stream's
  * {@link GrpcJsonUpstreamCodec} sends. Other requests pass untouched, or get 404
  * (reject_unknown_method) or 400 (reject_unknown_query_parameters) as Envoy answers them. Immutable; thread-safe.
