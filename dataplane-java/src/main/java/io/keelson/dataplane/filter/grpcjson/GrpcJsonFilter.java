@@ -69,9 +69,10 @@ final class GrpcJsonFilter implements HttpFilter {
     context.head = new TranscodedHead(head, binding.grpcPath());
     long limit = context.bufferLimit();
     context.bufferBody(limit > 0 ? Math.min(limit, settings.maxBodyBytes()) : settings.maxBodyBytes());
-    if (binding.body() != null) {
-      context.checkRequestBody(new RequestBodyCheck(call));
-    }
+    // One body check per request: an earlier filter's (ext_proc before the transcoder) keeps its place and the
+    // codec then makes the message from the body that check leaves.
+    io.keelson.dataplane.filter.BodyCheck earlier = context.takeRequestBodyCheck();
+    context.checkRequestBody(earlier != null || binding.body() == null ? earlier : new RequestBodyCheck(call));
     if (!settings.matchIncomingRequestRoute()) {
       context.clearRouteCache();
     }
