@@ -11,9 +11,11 @@ import java.util.List;
 /**
  * Envoy's gRPC-JSON transcoder, request side: a request that is not already gRPC and whose method and path match a
  * binding ({@link HttpRuleBindings}), with every query parameter naming a bindable field (or ignored), is marked for
- * transcoding ({@link FilterContext#transcode}); the filters after it and, unless match_incoming_request_route, the
- * route chosen again see {@code POST /pkg.Service/Method}. The body is read whole (bounded) so the upstream stream's
- * {@link GrpcJsonUpstreamCodec} can turn it into one protobuf message. Other requests pass untouched, or get 404
+ * transcoding ({@link FilterContext#transcode}), or answered 400 when a bound value does not fit its field; the
+ * filters after it and, unless match_incoming_request_route, the route chosen again see
+ * {@code POST /pkg.Service/Method}. The body is read whole (bounded: else 413) and turned into
+ * the protobuf message before routing ({@link RequestBodyCheck}: a bad body is 400), which the upstream stream's
+ * {@link GrpcJsonUpstreamCodec} sends. Other requests pass untouched, or get 404
  * (reject_unknown_method) or 400 (reject_unknown_query_parameters) as Envoy answers them. Immutable; thread-safe.
  */
 final class GrpcJsonFilter implements HttpFilter {
@@ -54,12 +56,23 @@ final class GrpcJsonFilter implements HttpFilter {
       }
       return; // Envoy does not transcode a request with a query parameter it cannot bind
     }
+    com.google.protobuf.DynamicMessage bound;
+    try {
+      bound = RequestMessages.bound(binding, fields.toArray(new FieldDescriptor[0][]), values.toArray(new String[0]));
+    } catch (IllegalArgumentException e) {
+      context.localReply(400, e.getMessage(), null, ResponseFlag.NONE);
+      return;
+    }
     String original = head.query() == null ? head.path() : head.path() + "?" + head.query();
-    context.transcode(new TranscodedCall(settings, binding, fields.toArray(new FieldDescriptor[0][]), values.toArray(new String[0]),
-        original));
+    TranscodedCall call = new TranscodedCall(settings, binding, bound, original);
+    context.transcode(call);
     context.head = new TranscodedHead(head, binding.grpcPath());
     long limit = context.bufferLimit();
     context.bufferBody(limit > 0 ? Math.min(limit, settings.maxBodyBytes()) : settings.maxBodyBytes());
+    // One body check per request: an earlier filter's (ext_proc before the transcoder) keeps its place and the
+    // codec then makes the message from the body that check leaves.
+    io.keelson.dataplane.filter.BodyCheck earlier = context.takeRequestBodyCheck();
+    context.checkRequestBody(earlier != null || binding.body() == null ? earlier : new RequestBodyCheck(call));
     if (!settings.matchIncomingRequestRoute()) {
       context.clearRouteCache();
     }

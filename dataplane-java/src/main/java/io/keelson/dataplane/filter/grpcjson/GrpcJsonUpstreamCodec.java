@@ -28,10 +28,11 @@ import java.nio.charset.StandardCharsets;
  * Transcodes one JSON exchange onto an upstream HTTP/2 gRPC stream, as Envoy's gRPC-JSON transcoder does. It sits in
  * the stream channel's pipeline right after the HTTP-object codec, so both downstream paths go through it.
  * <ul>
- *   <li>Request: held until its body has ended (at most the settings' limit: else 413), then sent as
- *       {@code POST /pkg.Service/Method}, content-type {@code application/grpc}, {@code te: trailers},
- *       {@code x-envoy-original-path}, and one message ({@link RequestMessages}); a body that does not parse gets
- *       400 with the parser's reason, and nothing is sent upstream.</li>
+ *   <li>Request: held until its body has ended, then sent as {@code POST /pkg.Service/Method}, content-type
+ *       {@code application/grpc}, {@code te: trailers}, {@code x-envoy-original-path}, and one message: the one
+ *       {@link RequestBodyCheck} made before routing (a bad body was answered 400 there), else the bindings' (with
+ *       the body's, when another filter's body check took the transcoder's place: then a bad body or one over the
+ *       settings' limit is answered 400 or 413 here, and nothing is sent upstream).</li>
  *   <li>Unary response: held to its end; status from grpc-status (200 for OK), grpc-status and grpc-message copied
  *       into the headers, content-type {@code application/json}, the message as JSON with a content-length. With
  *       convert_grpc_status an error without a message gets a {@code google.rpc.Status} JSON body.</li>
@@ -92,12 +93,14 @@ public final class GrpcJsonUpstreamCodec extends ChannelDuplexHandler {
     }
     if (msg instanceof HttpRequest r) {
       request = r;
-      requestBody = ctx.alloc().buffer(256);
+      if (call.message() == null && call.binding().body() != null) { // not made before routing: read the body here
+        requestBody = ctx.alloc().buffer(256);
+      }
     }
     if (msg instanceof HttpContent c) {
       ByteBuf data = c.content();
-      boolean over = requestBody.readableBytes() + (long) data.readableBytes() > call.settings().maxBodyBytes();
-      if (!over) {
+      boolean over = requestBody != null && requestBody.readableBytes() + (long) data.readableBytes() > call.settings().maxBodyBytes();
+      if (!over && requestBody != null) {
         requestBody.writeBytes(data);
       }
       boolean last = msg instanceof LastHttpContent;
@@ -119,24 +122,30 @@ public final class GrpcJsonUpstreamCodec extends ChannelDuplexHandler {
   }
 
   private void sendRequest(ChannelHandlerContext ctx, ChannelPromise promise) {
-    ByteBuf frame;
-    try {
-      frame = RequestMessages.frame(call, requestBody, ctx.alloc());
-    } catch (IllegalArgumentException e) {
-      promise.trySuccess();
-      fail(ctx, HttpResponseStatus.BAD_REQUEST, e.getMessage());
-      return;
-    } finally {
-      requestBody.release();
-      requestBody = null;
+    byte[] message = call.message();
+    if (message == null) { // no body was checked: none, a rule without one, or another filter's body check instead
+      try {
+        message = RequestMessages.message(call, requestBody == null ? "" : requestBody.toString(StandardCharsets.UTF_8))
+            .toByteArray();
+      } catch (IllegalArgumentException e) {
+        promise.trySuccess();
+        fail(ctx, HttpResponseStatus.BAD_REQUEST, e.getMessage());
+        return;
+      } finally {
+        if (requestBody != null) {
+          requestBody.release();
+          requestBody = null;
+        }
+      }
     }
+    ByteBuf frame = RequestMessages.frame(message, ctx.alloc());
     HttpHeaders h = request.headers();
     h.remove(HttpHeaderNames.CONTENT_LENGTH);
     h.remove(HttpHeaderNames.TRANSFER_ENCODING);
     h.set(HttpHeaderNames.CONTENT_TYPE, "application/grpc");
     h.set(HttpHeaderNames.TE, "trailers");
     h.set("x-envoy-original-path", call.originalPath());
-    ReferenceCountUtil.release(request); // a FullHttpRequest's body was copied into requestBody
+    ReferenceCountUtil.release(request); // a FullHttpRequest's body was read already
     ctx.write(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, call.binding().grpcPath(), frame, h,
         io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE), promise);
   }

@@ -212,6 +212,55 @@ class GrpcJsonTranscoderProxyTest {
 
   @ParameterizedTest
   @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void aBodyIsOneJsonValueThatCannotReachFieldsTheRuleDoesNotExpose(PipelineMode mode) throws Exception {
+    try (Bookstore grpc = new Bookstore(); TestUpstream web = new TestUpstream("web"); ProxyHarness proxy = proxy(grpc, web, mode, "")) {
+      // body "shelf": the client's text is the shelf's value only; what follows it is a JSON error, not "requester"
+      Reply injected = curl(proxy.port(), "/v1/shelves", "-d", "{\"theme\":\"p\"},\"requester\":\"mallory\"");
+      assertThat(injected.status()).as(injected.body()).isEqualTo(400);
+      Reply nested = curl(proxy.port(), "/v1/shelves", "-d", "{\"theme\":\"p\"}}, \"requester\": {\"x\":\"y\"");
+      assertThat(nested.status()).isEqualTo(400);
+      // body "*": a second value after the object is an error too, not ignored
+      Reply second = curl(proxy.port(), "/v1/shelves/3/books/9", "-X", "PATCH", "-d", "{\"title\":\"T\"} {\"title\":\"U\"}");
+      assertThat(second.status()).isEqualTo(400);
+      assertThat(grpc.lastHeaders).isNull();
+      Reply ok = curl(proxy.port(), "/v1/shelves", "-d", " {\"theme\":\"p\"} \n");
+      assertThat(ok.status()).isEqualTo(200);
+      assertThat(ok.body()).isEqualTo("{\"id\":\"7\",\"theme\":\"p\"}");
+      assertThat((String) grpc.lastRequest.getField(grpc.lastRequest.getDescriptorForType().findFieldByName("requester"))).isEmpty();
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void aValueInTheBodyWinsOverThePathBindingOfTheSameField(PipelineMode mode) throws Exception {
+    try (Bookstore grpc = new Bookstore(); TestUpstream web = new TestUpstream("web"); ProxyHarness proxy = proxy(grpc, web, mode, "")) {
+      Reply r = curl(proxy.port(), "/v1/shelves/3/books/9", "-X", "PATCH", "-d", "{\"name\":\"shelves/1/books/1\",\"title\":\"T\"}");
+      assertThat(r.status()).as(r.body()).isEqualTo(200);
+      assertThat(r.body()).isEqualTo("{\"name\":\"shelves/1/books/1\",\"title\":\"T\"}");
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
+  void aRequestThatCannotBeTranscodedIsAnsweredBeforeAnUpstreamIsUsed(PipelineMode mode) throws Exception {
+    try (Bookstore grpc = new Bookstore(); TestUpstream web = new TestUpstream("web"); ProxyHarness proxy = proxy(grpc, web, mode, "")) {
+      Reply bad = curl(proxy.port(), "/v1/shelves", "-d", "{\"theme\":");
+      assertThat(bad.status()).isEqualTo(400);
+      assertThat(curl(proxy.port(), "/v1/shelves", "-d", "{\"nope\":1}", "--http2-prior-knowledge").status()).isEqualTo(400);
+      assertThat(curl(proxy.port(), "/v1/shelves/abc").status()).isEqualTo(400);
+      // local answers: no upstream request, connection or 4xx counted against the gRPC cluster (outlier detection,
+      // retries and the access log's upstream host never see them), as Envoy answers before routing
+      assertThat(proxy.stat("cluster.grpc.upstream_rq_total")).isZero();
+      assertThat(proxy.stat("cluster.grpc.upstream_cx_total")).isZero();
+      assertThat(grpc.lastHeaders).isNull();
+      assertThat(bad.body()).startsWith("invalid JSON body");
+      assertThat(curl(proxy.port(), "/v1/shelves/2").status()).isEqualTo(200);
+      assertThat(proxy.stat("cluster.grpc.upstream_rq_total")).isEqualTo(1);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = PipelineMode.class, names = {"INLINE", "DISRUPTOR"})
   void validationOptionsRejectUnknownMethodsAndQueryParameters(PipelineMode mode) throws Exception {
     try (Bookstore grpc = new Bookstore(); TestUpstream web = new TestUpstream("web"); ProxyHarness proxy = proxy(grpc, web, mode,
         "request_validation_options: { reject_unknown_method: true, reject_unknown_query_parameters: true }\n"
