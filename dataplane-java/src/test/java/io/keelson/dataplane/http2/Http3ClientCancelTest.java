@@ -53,6 +53,12 @@ class Http3ClientCancelTest extends Http3ListenerFixture {
   }
 
   @Test
+  void thisNettyHasWhatTheWatchNeeds() {
+    assertThat(io.netty.handler.codec.quic.QuicStreamStopSending.unavailabilityCause())
+        .as("a Netty upgrade removed what the STOP_SENDING watch reaches: the listeners run without it").isNull();
+  }
+
+  @Test
   void aBatchFromOneConnectionDoesNotCheckAnotherConnectionsStreams() throws Exception {
     TestUpstream up = proxies.keep(new TestUpstream("backend"));
     ProxyServer p = start(up);
