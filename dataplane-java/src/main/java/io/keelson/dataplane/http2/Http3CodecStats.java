@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.LongAdder;
  * {@code tx_reset} (the proxy reset one), {@code quic_version_rfc_v1} (a connection established: quiche speaks only
  * QUIC v1). Not counted, as nothing in Keelson can raise them: the headers-with-underscores pair (no
  * {@code headers_with_underscores_action}), {@code metadata_not_supported_error} (no METADATA is ever sent),
- * {@code quic_version_h3_29}, {@code tx_flush_timeout}. And the listener's own {@code listener.<address>.}
+ * {@code quic_version_h3_29}, {@code tx_flush_timeout}. Keelson's own {@code http3.stop_sending_checks}. And the listener's own {@code listener.<address>.}
  * {@code downstream_cx_total} / {@code _active} (established QUIC connections; Envoy's scope: the listener's address,
  * {@code <ip>_<port>}). Looked up once per listener; thread-safe.
  */
@@ -19,6 +19,8 @@ final class Http3CodecStats {
   final LongAdder rxReset;
   final LongAdder txReset;
   final LongAdder quicVersionRfcV1;
+  /** Keelson's own: the STOP_SENDING checks of {@link Http3StopSendingWatch} (its cost, one native call each). */
+  final LongAdder stopSendingChecks;
   private final StatsRegistry registry;
   /** {@code listener.<address>.} counters, once the socket is bound; event-loop confined (the socket's). */
   private LongAdder listenerCxTotal;
@@ -29,6 +31,7 @@ final class Http3CodecStats {
     this.rxReset = registry.counter("http3.rx_reset");
     this.txReset = registry.counter("http3.tx_reset");
     this.quicVersionRfcV1 = registry.counter("http3.quic_version_rfc_v1");
+    this.stopSendingChecks = registry.counter("http3.stop_sending_checks");
   }
 
   /** A connection on the listener bound at {@code local} completed its handshake; {@link #connectionClosed} follows. */

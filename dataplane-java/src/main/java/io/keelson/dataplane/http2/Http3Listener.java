@@ -38,6 +38,7 @@ public final class Http3Listener {
   static final long CONNECTION_WINDOW = 24L << 20;
   /** RFC 9000 §20.1 CONNECTION_REFUSED: the server refuses to accept a new connection. */
   private static final int QUIC_CONNECTION_REFUSED = 0x2;
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Http3Listener.class);
   private static final AttributeKey<ServerStreams> STREAMS = AttributeKey.valueOf(Http3Listener.class, "streams");
 
   private final ProxyContext context;
@@ -73,10 +74,16 @@ public final class Http3Listener {
    */
   public ChannelHandler codec(QuicSslContext ssl) {
     ChannelHandler quicCodec = quicCodec(ssl);
+    String noWatch = io.netty.handler.codec.quic.QuicStreamStopSending.unavailabilityCause();
+    if (noWatch != null) {
+      LOG.warn("HTTP/3 listener {}: a client's STOP_SENDING after its whole request will not cancel the upstream "
+          + "request (a client RESET_STREAM still does): this Netty lacks {}", listenerName, noWatch);
+      return quicCodec;
+    }
     return new ChannelInitializer<Channel>() {
       @Override
       protected void initChannel(Channel udp) {
-        udp.pipeline().addLast(new Http3StopSendingWatch(), quicCodec);
+        udp.pipeline().addLast(new Http3StopSendingWatch(quicCodec, codecStats.stopSendingChecks), quicCodec);
       }
     };
   }

@@ -35,7 +35,7 @@ import java.util.concurrent.TimeUnit;
  * Stream-confined.
  */
 final class Http3RequestDecoder extends ChannelInboundHandlerAdapter {
-  /** Watches the stream for STOP_SENDING once its request has ended. */
+  /** Watches the stream for STOP_SENDING once its request has ended; null when this Netty cannot tell. */
   private final Http3StopSendingWatch stopSending;
   /** The request head while it is not known whether a body follows; null once passed on. */
   private HttpRequest held;
@@ -185,7 +185,7 @@ final class Http3RequestDecoder extends ChannelInboundHandlerAdapter {
       cancelledByClient(ctx);
       return;
     }
-    if (evt == ChannelInputShutdownEvent.INSTANCE) {
+    if (evt == ChannelInputShutdownEvent.INSTANCE && stopSending != null) {
       // the stream reads nothing more (a RESET_STREAM alone after the FIN goes unseen): its STOP_SENDING is watched
       stopSending.watch((QuicStreamChannel) ctx.channel());
     }

@@ -132,6 +132,7 @@ final class QuicListeners {
         .option(ChannelOption.SO_REUSEADDR, true)
         .handler(listener.codec(QuicServerTls.context(l)))
         .bind(l.host(), port).sync().channel();
+    QuicServerTls.rotateTicketKeysOn(channel.eventLoop(), channel.closeFuture());
     return new Bound(l, quic, channel, listener);
   }
 

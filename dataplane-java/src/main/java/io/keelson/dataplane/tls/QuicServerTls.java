@@ -47,6 +47,48 @@ public final class QuicServerTls {
     return context;
   }
 
+  /**
+   * Rotates the QUIC contexts' session-ticket keys at each epoch's start ({@link SessionResumption#rotateQuicTicketKeys})
+   * on {@code loop}, until {@code until} completes (a listener's socket closing: nothing is left scheduled).
+   */
+  public static void rotateTicketKeysOn(io.netty.util.concurrent.EventExecutor loop,
+      io.netty.util.concurrent.Future<?> until) {
+    new TicketKeyRotation(loop, until).schedule();
+  }
+
+  /** The timer task of {@link #rotateTicketKeysOn}: one scheduled at a time, cancelled when its listener closes. */
+  private static final class TicketKeyRotation {
+    private final io.netty.util.concurrent.EventExecutor loop;
+    private final io.netty.util.concurrent.Future<?> until;
+    private volatile io.netty.util.concurrent.Future<?> next;
+
+    TicketKeyRotation(io.netty.util.concurrent.EventExecutor loop, io.netty.util.concurrent.Future<?> until) {
+      this.loop = loop;
+      this.until = until;
+      until.addListener(f -> cancel());
+    }
+
+    void schedule() { // a second late: the new epoch has begun on every clock reading
+      next = loop.schedule(this::rotate, SessionResumption.millisToNextQuicKeyRotation() + 1000,
+          java.util.concurrent.TimeUnit.MILLISECONDS);
+      if (until.isDone()) {
+        cancel();
+      }
+    }
+
+    private void rotate() {
+      SessionResumption.rotateQuicTicketKeys();
+      schedule();
+    }
+
+    private void cancel() {
+      var n = next;
+      if (n != null) {
+        n.cancel(false);
+      }
+    }
+  }
+
   private static QuicSslContextBuilder builder(ServerTls tls) {
     ServerCredentials c = tls.credentials();
     if (c == null) {

@@ -1,15 +1,12 @@
 package io.keelson.dataplane.tls;
 
 import io.netty.handler.codec.quic.QuicSslSessionContext;
-import io.netty.handler.codec.quic.SslSessionTicketKey;
 import io.netty.handler.ssl.OpenSslServerSessionContext;
 import io.netty.handler.ssl.SslContext;
-import java.security.MessageDigest;
-import java.security.SecureRandom;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.Map;
 import java.util.WeakHashMap;
+import java.util.function.LongSupplier;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSessionContext;
 
@@ -19,8 +16,8 @@ import javax.net.ssl.SSLSessionContext;
  * session issued under another one is not resumed (full handshake, the new CAs verify). JDK: invalidates the
  * cached TLS 1.2 sessions; JDK TLS 1.3 stateless tickets cannot be revoked per context (a documented gap). QUIC
  * (Netty's quiche context, no session-id context): its TLS 1.3 ticket keys are derived from the CAs, so tickets
- * issued under other CAs fail to decrypt (full handshake); BoringSSL's own two-day ticket-key rotation then no
- * longer applies to that context (the keys change with its CAs).
+ * issued under other CAs fail to decrypt (full handshake), and rotate every two days as BoringSSL's own
+ * ({@link QuicTicketKeys}; {@link #rotateQuicTicketKeys} on a timer of each QUIC listener's loop).
  * Thread-safe; call off the event loop.
  */
 final class SessionResumption {
@@ -34,33 +31,37 @@ final class SessionResumption {
       }
       return;
     }
-    if (sessions instanceof QuicSslSessionContext quic) {
+    if (sessions instanceof QuicSslSessionContext) {
       // Netty's QUIC context has no session-id context: its ticket keys follow the CAs instead (tickets sealed under
       // other CAs no longer open), derived so that an update with the same CAs keeps the sessions
-      quic.setTicketKeys(quicTicketKey(context, sessionIdContext));
+      synchronized (QUIC_KEYS) {
+        QUIC_KEYS.computeIfAbsent(context, c -> new QuicTicketKeys()).install(context, sessionIdContext,
+            clock.getAsLong());
+      }
       return;
     }
     forgetAll(context);
   }
 
-  /** A random secret per QUIC context, held weakly: its ticket keys are derived from it and the CAs. */
-  private static final Map<SslContext, byte[]> QUIC_SECRETS = Collections.synchronizedMap(new WeakHashMap<>());
+  /** The ticket keys of each QUIC context, held weakly (the values hold no reference to their context). */
+  private static final Map<SslContext, QuicTicketKeys> QUIC_KEYS = new WeakHashMap<>();
+  /** The wall clock QUIC ticket-key epochs are counted on (milliseconds); tests move it. */
+  static volatile LongSupplier clock = System::currentTimeMillis;
 
-  private static SslSessionTicketKey quicTicketKey(SslContext context, byte[] sessionIdContext) {
-    byte[] secret = QUIC_SECRETS.computeIfAbsent(context, c -> {
-      byte[] b = new byte[32];
-      new SecureRandom().nextBytes(b);
-      return b;
-    });
-    try {
-      MessageDigest sha512 = MessageDigest.getInstance("SHA-512");
-      sha512.update(secret);
-      byte[] d = sha512.digest(sessionIdContext); // 64 bytes: a 16-byte name, HMAC key and AES key
-      return new SslSessionTicketKey(Arrays.copyOfRange(d, 0, 16), Arrays.copyOfRange(d, 16, 32),
-          Arrays.copyOfRange(d, 32, 48));
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-512 is unavailable", e);
+  /**
+   * Installs the current epoch's ticket keys on every QUIC context whose keys are older ({@link QuicTicketKeys}):
+   * run every {@link #millisToNextQuicKeyRotation}. Cheap when nothing is due.
+   */
+  static void rotateQuicTicketKeys() {
+    long now = clock.getAsLong();
+    synchronized (QUIC_KEYS) {
+      QUIC_KEYS.forEach((context, keys) -> keys.rotate(context, now));
     }
+  }
+
+  /** Milliseconds until the next QUIC ticket-key epoch begins. */
+  static long millisToNextQuicKeyRotation() {
+    return QuicTicketKeys.PERIOD_MILLIS - Math.floorMod(clock.getAsLong(), QuicTicketKeys.PERIOD_MILLIS);
   }
 
   /** Invalidates every session {@code context} has cached (a client context: none of them is resumed again). */

@@ -52,4 +52,35 @@ class Http3ClientCancelTest extends Http3ListenerFixture {
     }
   }
 
+  @Test
+  void thisNettyHasWhatTheWatchNeeds() {
+    assertThat(io.netty.handler.codec.quic.QuicStreamStopSending.unavailabilityCause())
+        .as("a Netty upgrade removed what the STOP_SENDING watch reaches: the listeners run without it").isNull();
+  }
+
+  @Test
+  void aBatchFromOneConnectionDoesNotCheckAnotherConnectionsStreams() throws Exception {
+    TestUpstream up = proxies.keep(new TestUpstream("backend"));
+    ProxyServer p = start(up);
+    int port = p.listenerAddress("h3").getPort();
+    try (H3Client waiting = new H3Client(port); H3Client busy = new H3Client(port)) {
+      var slow = waiting.send("GET", "/delay/60000"); // its whole request read, its response to come: watched
+      await("the request reached the slow backend").atMost(Duration.ofSeconds(20))
+          .until(() -> !up.requestLines.isEmpty());
+      long before = stat(p, "http3.stop_sending_checks");
+      assertThat(before).as("the watch counts its checks").isGreaterThanOrEqualTo(0);
+      for (int i = 0; i < 20; i++) { // requests still sending their bodies: not watched, each in its own batch
+        int seen = up.requestLines.size();
+        busy.open("POST", "/delay/60000").get(30, TimeUnit.SECONDS);
+        await("request " + i + " forwarded").atMost(Duration.ofSeconds(20)).until(() -> up.requestLines.size() > seen);
+      }
+      assertThat(stat(p, "http3.stop_sending_checks") - before)
+          .as("20 batches from another connection: the waiting connection's stream is not asked each time")
+          .isLessThan(5);
+      assertThat(waiting.send("GET", "/fine").get(30, TimeUnit.SECONDS).status()).isEqualTo(200);
+      assertThat(stat(p, "http3.stop_sending_checks")).as("its own packets have its streams asked")
+          .isGreaterThan(before);
+      assertThat(slow).isNotDone();
+    }
+  }
 }

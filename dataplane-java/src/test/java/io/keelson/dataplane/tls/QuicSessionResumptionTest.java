@@ -48,19 +48,11 @@ class QuicSessionResumptionTest {
   @Test
   void aSessionVerifiedByARemovedCaDoesNotResume() throws Exception {
     assumeTrue(Ngtcp2Client.installed(), "no " + Ngtcp2Client.BINARY);
-    TestCa serverCa = new TestCa("server-ca");
-    TestCa oldClientCa = new TestCa("old-client-ca");
-    TestCa.Leaf server = serverCa.issue("localhost", "localhost");
-    TestCa.Leaf client = oldClientCa.issue("client", "client.example.com");
-    Path clientCert = client.write(dir, "client");
-    Path clientKey = Ngtcp2Client.sec1Key(dir.resolve("client.key"));
-
-    ListenerSecrets secrets = new ListenerSecrets();
-    secrets.updateCertificate("kubernetes://gw", PemSource.inline(server.certPem()), PemSource.inline(server.keyPem()));
-    secrets.updateCa("kubernetes://gw-cacert", PemSource.inline(oldClientCa.certPem()));
-    ServerTls tls = TlsContexts.listenerSdsServer(new DownstreamTlsConfig(null, null, null, true, List.of(),
-        TlsParams.DEFAULT), secrets.slot("kubernetes://gw"), secrets.slot("kubernetes://gw-cacert"), SslProvider.OPENSSL);
-    int port = serve(QuicServerTls.context(tls));
+    Mtls mtls = new Mtls(new TestCa("old-client-ca"));
+    ListenerSecrets secrets = mtls.secrets;
+    Path clientCert = mtls.clientCert;
+    Path clientKey = mtls.clientKey;
+    int port = serve(QuicServerTls.context(mtls.tls));
 
     Path session = dir.resolve("session");
     String[] options = {"--session-file=" + session, "--tp-file=" + dir.resolve("tp"), "--disable-early-data",
@@ -77,6 +69,71 @@ class QuicSessionResumptionTest {
     Ngtcp2Client.Response afterRotation = Ngtcp2Client.send("GET", port, "localhost", "/", null, dir, options);
     assertThat(afterRotation.status()).as("the removed CA's session is not resumed and its client is refused: %s",
         afterRotation.output()).isNotEqualTo(200);
+  }
+
+  @Test
+  void ticketKeysRotateEachPeriodKeepingThePreviousOne() throws Exception {
+    assumeTrue(Ngtcp2Client.installed(), "no " + Ngtcp2Client.BINARY);
+    long period = QuicTicketKeys.PERIOD_MILLIS;
+    long start = 1000 * period + 5;
+    java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(start);
+    var realClock = SessionResumption.clock;
+    SessionResumption.clock = now::get;
+    try {
+      Mtls mtls = new Mtls(new TestCa("client-ca"));
+      Path clientCert = mtls.clientCert;
+      Path clientKey = mtls.clientKey;
+      int port = serve(QuicServerTls.context(mtls.tls));
+
+      Path ticket = dir.resolve("session");
+      Ngtcp2Client.Response full = Ngtcp2Client.send("GET", port, "localhost", "/", null, dir,
+          "--session-file=" + ticket, "--tp-file=" + dir.resolve("tp"), "--disable-early-data",
+          "--cert=" + clientCert, "--key=" + clientKey);
+      assertThat(full.status()).as("a full handshake with the client's certificate: %s", full.output()).isEqualTo(200);
+      // without a certificate only a resumed session gets in (the listener requires one): resumption's witness
+      assertThat(resumeWithoutCertificate(port, ticket, "same-epoch").status()).as("the ticket resumes at all")
+          .isEqualTo(200);
+
+      now.set(start + period);
+      SessionResumption.rotateQuicTicketKeys();
+      assertThat(resumeWithoutCertificate(port, ticket, "next-epoch").status())
+          .as("one period on: the previous epoch's key still opens the ticket").isEqualTo(200);
+
+      now.set(start + 2 * period);
+      SessionResumption.rotateQuicTicketKeys();
+      assertThat(resumeWithoutCertificate(port, ticket, "two-epochs").status())
+          .as("two periods on: the ticket's key is gone, a full handshake without a certificate is refused")
+          .isNotEqualTo(200);
+    } finally {
+      SessionResumption.clock = realClock;
+    }
+  }
+
+  /** A server TLS context requiring a client certificate from {@code clientCa} (served over SDS), and one it issued. */
+  private final class Mtls {
+    final ListenerSecrets secrets = new ListenerSecrets();
+    final Path clientCert;
+    final Path clientKey;
+    final ServerTls tls;
+
+    Mtls(TestCa clientCa) throws Exception {
+      TestCa.Leaf server = new TestCa("server-ca").issue("localhost", "localhost");
+      clientCert = clientCa.issue("client", "client.example.com").write(dir, "client");
+      clientKey = Ngtcp2Client.sec1Key(dir.resolve("client.key"));
+      secrets.updateCertificate("kubernetes://gw", PemSource.inline(server.certPem()),
+          PemSource.inline(server.keyPem()));
+      secrets.updateCa("kubernetes://gw-cacert", PemSource.inline(clientCa.certPem()));
+      tls = TlsContexts.listenerSdsServer(new DownstreamTlsConfig(null, null, null, true, List.of(),
+          TlsParams.DEFAULT), secrets.slot("kubernetes://gw"), secrets.slot("kubernetes://gw-cacert"),
+          SslProvider.OPENSSL);
+    }
+  }
+
+  /** Resumes with a copy of {@code ticket} (the client rewrites its file with the new ticket it is given). */
+  private Ngtcp2Client.Response resumeWithoutCertificate(int port, Path ticket, String name) throws Exception {
+    Path copy = java.nio.file.Files.copy(ticket, dir.resolve("session-" + name));
+    return Ngtcp2Client.send("GET", port, "localhost", "/", null, dir, "--session-file=" + copy,
+        "--tp-file=" + dir.resolve("tp"), "--disable-early-data");
   }
 
   /** A QUIC server on {@code ssl} answering every HTTP/3 request 200. */
