@@ -74,6 +74,16 @@ public final class BandwidthLimitFactory implements HttpFilterFactory {
     return new BandwidthLimitConfig(c.getStatPrefix(), (mode & 1) != 0, (mode & 2) != 0, kbps * 1024, fill, enabled);
   }
 
+  /** The directions a config that paces anything paces (a route's replaces the listener's whole). */
+  @Override
+  public int streamedBodies(Object settings) {
+    BandwidthLimitConfig c = (BandwidthLimitConfig) settings;
+    if (!c.active()) {
+      return 0;
+    }
+    return (c.request() ? STREAMS_REQUEST : 0) | (c.response() ? STREAMS_RESPONSE : 0);
+  }
+
   @Override
   public HttpFilter create(Object settings, FilterResources resources) {
     BandwidthLimitConfig c = (BandwidthLimitConfig) settings;

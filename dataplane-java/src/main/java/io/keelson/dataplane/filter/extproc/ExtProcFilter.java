@@ -49,15 +49,30 @@ final class ExtProcFilter implements HttpFilter {
       context.bufferBody(limit > 0 ? Math.min(limit, ExtProcConfig.BUFFER_LIMIT_BYTES) : ExtProcConfig.BUFFER_LIMIT_BYTES);
     }
     context.checkRequestBody(modes.requestBody() ? new BodyExchange(session, false) : null);
-    context.streamRequestBody(!modes.requestStreamed() ? null : (loop, calls, snapshot, sink) ->
+    stream(context, session, false, !modes.requestStreamed() ? null : (loop, calls, snapshot, sink) ->
         new StreamedBodyExchange(session, false, loop, calls, snapshot, sink));
     context.checkRequestTrailers(modes.requestTrailers() ? new TrailersExchange(session, false) : null);
+  }
+
+  /**
+   * Sets the body's STREAMED phase ({@code check}), or clears it (null) only where this filter may have set it: a
+   * bandwidth_limit's stream of the same body is not this filter's to clear. Another filter's stream already there
+   * fails the exchange closed (counted streamed_body_conflicts).
+   */
+  private static void stream(FilterContext context, ProcessorSession session, boolean response,
+      io.keelson.dataplane.filter.StreamedBodyCheck check) {
+    if (check == null && !session.filter().config.mayStream(response)) {
+      return;
+    }
+    if (!(response ? context.streamResponseBody(check) : context.streamRequestBody(check))) {
+      session.filter().stats.streamedBodyConflicts().increment();
+    }
   }
 
   /** Sets (or clears, for a phase {@code modes} does not send) the response body's and trailers' phases. */
   static void responseBodyAndTrailers(FilterContext context, ProcessorSession session, ProcessingModes modes) {
     context.checkResponseBody(modes.responseBody() ? new BodyExchange(session, true) : null);
-    context.streamResponseBody(!modes.responseStreamed() ? null : (loop, calls, snapshot, sink) ->
+    stream(context, session, true, !modes.responseStreamed() ? null : (loop, calls, snapshot, sink) ->
         new StreamedBodyExchange(session, true, loop, calls, snapshot, sink));
     context.checkResponseTrailers(modes.responseTrailers() ? new TrailersExchange(session, true) : null);
   }
