@@ -18,10 +18,17 @@ final class BandwidthLimitFilter implements HttpFilter {
   private final Direction request;
   private final Direction response;
 
-  BandwidthLimitFilter(BandwidthLimitConfig config, StatsRegistry stats, java.util.function.LongSupplier nanoClock) {
+  /** @param buckets the bucket of a direction ({@code true}: the response's) */
+  BandwidthLimitFilter(BandwidthLimitConfig config, StatsRegistry stats,
+      java.util.function.Function<Boolean, TokenBucket> buckets) {
     String p = config.statPrefix() + ".http_bandwidth_limit.";
-    this.request = config.request() ? new Direction(config, stats, p + "request_", nanoClock) : null;
-    this.response = config.response() ? new Direction(config, stats, p + "response_", nanoClock) : null;
+    this.request = config.request() ? new Direction(buckets.apply(false), stats, p + "request_") : null;
+    this.response = config.response() ? new Direction(buckets.apply(true), stats, p + "response_") : null;
+  }
+
+  /** The request's bucket (null when requests are not paced); for tests. */
+  TokenBucket requestBucket() {
+    return request == null ? null : request.bucket;
   }
 
   @Override
@@ -44,9 +51,8 @@ final class BandwidthLimitFilter implements HttpFilter {
     final LongAdder allowed;
     final LongAdder conflicts;
 
-    Direction(BandwidthLimitConfig c, StatsRegistry stats, String prefix, java.util.function.LongSupplier nanoClock) {
-      long perFill = Math.max(1, c.bytesPerSecond() * c.fillIntervalNanos() / 1_000_000_000L);
-      this.bucket = new TokenBucket(c.bytesPerSecond(), perFill, c.fillIntervalNanos(), nanoClock);
+    Direction(TokenBucket bucket, StatsRegistry stats, String prefix) {
+      this.bucket = bucket;
       this.enabled = stats.counter(prefix + "enabled");
       this.enforced = stats.counter(prefix + "enforced");
       this.allowed = stats.counter(prefix + "allowed_total_size");
