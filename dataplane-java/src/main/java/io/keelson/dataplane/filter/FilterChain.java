@@ -82,18 +82,20 @@ public final class FilterChain {
       if (factories[i] == null) {
         throw new IllegalArgumentException("http filter '" + c.name() + "': no factory for " + c.typeName());
       }
-      defaults[i] = factories[i].create(c.settings(), resources);
+      defaults[i] = factories[i].create(c.settings(), resources.at(c.name()));
     }
     Map<RouteEntry, HttpFilter[]> byRoute = new IdentityHashMap<>();
     Map<VirtualHostConfig, HttpFilter[]> byVh = new IdentityHashMap<>();
     for (VirtualHostConfig vh : hcm.routeConfig().virtualHosts()) {
-      HttpFilter[] vhFilters = overrides(configs, factories, defaults, Map.of(), vh.perFilterConfig(), resources);
+      HttpFilter[] vhFilters = overrides(configs, factories, defaults, Map.of(), vh.perFilterConfig(),
+          resources, vh.name());
       if (vhFilters != defaults) {
         byVh.put(vh, vhFilters);
       }
-      for (RouteEntry route : vh.routes()) {
-        HttpFilter[] routeFilters =
-            overrides(configs, factories, vhFilters, vh.perFilterConfig(), route.perFilterConfig(), resources);
+      for (int r = 0; r < vh.routes().size(); r++) {
+        RouteEntry route = vh.routes().get(r);
+        HttpFilter[] routeFilters = overrides(configs, factories, vhFilters, vh.perFilterConfig(), route.perFilterConfig(),
+            resources, vh.name() + "#" + r);
         if (routeFilters != defaults) {
           byRoute.put(route, routeFilters);
         }
@@ -102,9 +104,13 @@ public final class FilterChain {
     return new FilterChain(defaults, byRoute, byVh, routes != null ? routes : RouteTable.compile(hcm.routeConfig()));
   }
 
-  /** {@code base} with the filters that {@code perFilter} (a level inside {@code outer}: a route in its virtual host) overrides. */
+  /**
+   * {@code base} with the filters that {@code perFilter} (a level inside {@code outer}: a route in its virtual host)
+   * overrides; {@code place} names the level (the virtual host, and the route's index in it) for
+   * {@link FilterResources#owner}.
+   */
   private static HttpFilter[] overrides(List<HttpFilterConfig> configs, HttpFilterFactory[] factories, HttpFilter[] base,
-      Map<String, Object> outer, Map<String, Object> perFilter, FilterResources resources) {
+      Map<String, Object> outer, Map<String, Object> perFilter, FilterResources resources, String place) {
     if (perFilter.isEmpty()) {
       return base;
     }
@@ -115,7 +121,8 @@ public final class FilterChain {
         if (out == base) {
           out = base.clone();
         }
-        out[i] = factories[i].createOverride(configs.get(i).settings(), settings, resources);
+        out[i] = factories[i].createOverride(configs.get(i).settings(), settings,
+            resources.at(place + "/" + configs.get(i).name()));
       }
     }
     return out;

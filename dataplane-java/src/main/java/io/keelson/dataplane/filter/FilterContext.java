@@ -144,14 +144,30 @@ public final class FilterContext {
     responseBodyCheck.set(check);
   }
 
-  /** Asks the connection to stream the request body through {@code check} chunk by chunk (ext_proc STREAMED). */
-  public void streamRequestBody(StreamedBodyCheck check) {
-    requestBodyStream.set(check);
+  /**
+   * Asks the connection to stream the request body through {@code check} chunk by chunk (ext_proc STREAMED,
+   * bandwidth_limit); null clears it. One filter at a time: a second {@code check} while another is set is refused
+   * (false) and the exchange fails closed ({@link StreamedBodyConflict}), as neither filter may be skipped silently.
+   */
+  public boolean streamRequestBody(StreamedBodyCheck check) {
+    return setStream(requestBodyStream, check);
   }
 
-  /** Asks the connection to stream the response body through {@code check} chunk by chunk (ext_proc STREAMED). */
-  public void streamResponseBody(StreamedBodyCheck check) {
-    responseBodyStream.set(check);
+  /** Asks the connection to stream the response body through {@code check}, as {@link #streamRequestBody}. */
+  public boolean streamResponseBody(StreamedBodyCheck check) {
+    return setStream(responseBodyStream, check);
+  }
+
+  private static boolean setStream(Slot<StreamedBodyCheck> slot, StreamedBodyCheck check) {
+    StreamedBodyCheck held = slot.peek();
+    if (check != null && held != null && held != check) {
+      slot.set(StreamedBodyConflict.INSTANCE);
+      return false;
+    }
+    if (held != StreamedBodyConflict.INSTANCE) {
+      slot.set(check);
+    }
+    return true;
   }
 
   /** Asks the connection to make {@code check} of the request's trailers before they go on (ext_proc SEND). */

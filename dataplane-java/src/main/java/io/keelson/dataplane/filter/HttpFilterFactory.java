@@ -47,6 +47,20 @@ public interface HttpFilterFactory {
     return false;
   }
 
+  /** {@link #streamedBodies}: the filter may stream the request body through a {@link StreamedBodyCheck}. */
+  int STREAMS_REQUEST = 1;
+  /** {@link #streamedBodies}: the filter may stream the response body. */
+  int STREAMS_RESPONSE = 2;
+
+  /**
+   * The bodies ({@link #STREAMS_REQUEST}, {@link #STREAMS_RESPONSE} bits) a filter with {@code settings} (its own, or a
+   * route's from {@link #translatePerRoute}) may stream through a {@link StreamedBodyCheck}: a connection streams a body
+   * through one filter only, so a chain where two may stream the same direction is refused.
+   */
+  default int streamedBodies(Object settings) {
+    return 0;
+  }
+
   /**
    * The per-filter config key under which the route translator stores this filter's settings from a built-in
    * VirtualHost/RouteAction field (Envoy's deprecated {@code cors}), or null when it reads none. Those settings

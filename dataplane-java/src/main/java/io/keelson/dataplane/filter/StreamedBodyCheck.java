@@ -26,6 +26,14 @@ public interface StreamedBodyCheck {
      * chunk nor after {@link Sink#denied}.
      */
     void offer(ByteBuf chunk, boolean last, boolean trailers);
+
+    /**
+     * The exchange ended before the body did (the client reset or left, the upstream failed, the response ended first):
+     * release what is held and stop (timers included). Later offers are released unread. Idempotent; a no-op for a body
+     * whose own exchange end hook does this (ext_proc's).
+     */
+    default void cancel() {
+    }
   }
 
   /** Where a body's stream goes: the connection. */
@@ -39,7 +47,10 @@ public interface StreamedBodyCheck {
      */
     void denied(CheckOutcome outcome);
 
-    /** Too much is in flight: stop reading the body's producer until {@link #resume}. */
+    /**
+     * Too much is in flight: stop reading the body's producer until {@link #resume}. Idempotent; held apart from the
+     * connection's own flow control, which does not resume reading while the body holds it paused.
+     */
     void pause();
 
     void resume();

@@ -99,6 +99,12 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   private io.keelson.dataplane.filter.StreamedBodyCheck.Body requestStream;
   /** The response body's, likewise. */
   private io.keelson.dataplane.filter.StreamedBodyCheck.Body responseStream;
+  /**
+   * A streamed body's own pause of the client's reads (the request's) or the upstream's (the response's), held apart
+   * from the connection's writability pauses: those resume reading when the other side drains, this only by its body.
+   */
+  private boolean requestStreamPaused;
+  private boolean responseStreamPaused;
   /** The trailers of a streamed request's or response's end, held until its last chunk's answer. */
   private Http1Headers streamedRequestTrailers;
   private Http1Headers streamedResponseTrailers;
@@ -287,8 +293,13 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
     if (upstream != null && held == null) {
-      upstream.channel().config().setAutoRead(ctx.channel().isWritable());
+      readUpstream(ctx.channel().isWritable());
     }
+  }
+
+  /** The upstream's reads on or off; never on while a streamed response body holds them paused. */
+  private void readUpstream(boolean on) {
+    upstream.channel().config().setAutoRead(on && !responseStreamPaused);
   }
 
   @Override
@@ -422,8 +433,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     peerExchange.reset();
     requestHasBody = head.chunked() || head.contentLength() > 0;
     releaseRequestBody();
-    requestStream = null; // its chunks are released by its own end (the exchange end hook)
+    requestStream = null; // its chunks are released by its own end (the exchange end hook, or its cancel)
     responseStream = null;
+    requestStreamPaused = false;
+    responseStreamPaused = false;
     streamedRequestTrailers = null;
     streamedResponseTrailers = null;
     requestCodingChosen = false;
@@ -1107,8 +1120,10 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         return;
       }
       if (!response) {
+        requestStreamPaused = true;
         pauseReading();
       } else if (upstream != null) {
+        responseStreamPaused = true;
         upstream.channel().config().setAutoRead(false);
       }
     }
@@ -1119,11 +1134,15 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         return;
       }
       if (!response) {
+        requestStreamPaused = false;
         if (upstream == null || upstream.channel().isWritable()) {
           resumeReading();
         }
-      } else if (upstream != null && !responseComplete) {
-        upstream.channel().config().setAutoRead(channel.isWritable());
+      } else {
+        responseStreamPaused = false;
+        if (upstream != null && !responseComplete) {
+          readUpstream(channel.isWritable());
+        }
       }
     }
   }
@@ -1563,8 +1582,9 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     }
   }
 
+  /** Reading on, unless a streamed request body holds it paused ({@link StreamedSink#pause}). */
   private void resumeReading() {
-    if (readPaused) {
+    if (readPaused && !requestStreamPaused) {
       readPaused = false;
       channel.config().setAutoRead(true);
     }
@@ -1625,7 +1645,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
       if (b.complete()) {
         startResponseBodyCheck(b);
       } else if (upstream != null) {
-        upstream.channel().config().setAutoRead(true);
+        readUpstream(true);
       }
       return;
     }
@@ -1638,7 +1658,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
     if (h != null) {
       h.replay(this);
       if (held == null && upstream != null && !responseComplete) {
-        upstream.channel().config().setAutoRead(channel.isWritable());
+        readUpstream(channel.isWritable());
       }
       channel.flush();
     }
@@ -2223,6 +2243,8 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
   }
 
   private void finishExchange() {
+    requestStreamPaused = false; // a body that paused and then ended (or was cancelled) no longer holds reading
+    responseStreamPaused = false;
     cancelTimeout();
     timers.endStream();
     pendingTrailers = null;
@@ -2244,6 +2266,7 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
 
   /** Records the exchange once, when its response has ended or the connection was cut. */
   private void recordExchange() {
+    cancelBodyStreams();
     endResilience();
     if (recorded || request == null) {
       return;
@@ -2260,6 +2283,16 @@ final class DownstreamHandler extends ChannelInboundHandlerAdapter
         requestBytes, responseBytes, cluster != null ? cluster.name() : null,
         endpointTried && balancer != null ? balancer.endpoint(endpoint) : null, downstream.remoteAddressForLog(remoteAddress),
         localAddress, route != null ? route.name() : null, channel);
+  }
+
+  /** The exchange ended with a streamed body unfinished (a reset, a cut, an early answer): it lets go of what it holds. */
+  private void cancelBodyStreams() {
+    if (requestStream != null) {
+      requestStream.cancel();
+    }
+    if (responseStream != null) {
+      responseStream.cancel();
+    }
   }
 
   private void endUpstreamRequest() {

@@ -132,6 +132,12 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   private io.keelson.dataplane.filter.StreamedBodyCheck.Body requestStream;
   /** The response body's, likewise. */
   private io.keelson.dataplane.filter.StreamedBodyCheck.Body responseStream;
+  /**
+   * A streamed body's own pause of the client's reads (the request's) or the upstream's (the response's), held apart
+   * from the writability pauses: those resume reading when the other side drains, this only by its body.
+   */
+  private boolean requestStreamPaused;
+  private boolean responseStreamPaused;
   /** The trailers of a streamed request's or response's end, held until its last chunk's answer. */
   private HttpHeaders streamedRequestTrailers;
   private HttpHeaders streamedResponseTrailers;
@@ -296,7 +302,19 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
       return;
     }
     if (up != null && held == null && ctx.channel().isWritable()) {
-      up.config().setAutoRead(true);
+      readUpstream(true);
+    }
+  }
+
+  /** The upstream's reads on or off; never on while a streamed response body holds them paused. */
+  private void readUpstream(boolean on) {
+    up.config().setAutoRead(on && !responseStreamPaused);
+  }
+
+  /** The client's reads on again, unless a streamed request body holds them paused ({@link StreamedSink#pause}). */
+  private void resumeRequestReading() {
+    if (!requestStreamPaused) {
+      down.config().setAutoRead(true);
     }
   }
 
@@ -927,8 +945,10 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     @Override
     public void pause() {
       if (!response) {
+        requestStreamPaused = true;
         pauseRequestReading(); // the client's window is not returned while it waits
       } else if (up != null) {
+        responseStreamPaused = true;
         up.config().setAutoRead(false);
       }
     }
@@ -939,11 +959,15 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
         return;
       }
       if (!response) {
+        requestStreamPaused = false;
         if (up == null || up.isWritable()) {
-          down.config().setAutoRead(true);
+          resumeRequestReading();
         }
-      } else if (up != null && !responseComplete) {
-        up.config().setAutoRead(down.isWritable());
+      } else {
+        responseStreamPaused = false;
+        if (up != null && !responseComplete) {
+          readUpstream(down.isWritable());
+        }
       }
     }
   }
@@ -1374,7 +1398,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
     up.flush();
     if (up.isWritable()) {
-      down.config().setAutoRead(true);
+      resumeRequestReading();
     }
   }
 
@@ -1535,7 +1559,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     if (h.complete()) {
       startResponseBodyCheck();
     } else if (up != null) {
-      up.config().setAutoRead(true);
+      readUpstream(true);
     }
     return true;
   }
@@ -1568,7 +1592,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     }
     h.release();
     if (up != null && !responseComplete) {
-      up.config().setAutoRead(down.isWritable());
+      readUpstream(down.isWritable());
     }
     down.flush();
   }
@@ -1720,7 +1744,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   @Override
   public void onUpstreamWritabilityChanged(boolean writable) {
     if (writable && state == State.FORWARDING) {
-      down.config().setAutoRead(true);
+      resumeRequestReading();
     }
   }
 
@@ -2159,6 +2183,16 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
     streams.upstreams().get().release(u, reusable);
   }
 
+  /** The exchange ended with a streamed body unfinished (a reset, a cut, an early answer): it lets go of what it holds. */
+  private void cancelBodyStreams() {
+    if (requestStream != null) {
+      requestStream.cancel();
+    }
+    if (responseStream != null) {
+      responseStream.cancel();
+    }
+  }
+
   private void endUpstreamRequest() {
     cancelPerTryTimer();
     resilience.releasePending();
@@ -2177,6 +2211,7 @@ final class StreamProxy extends ChannelInboundHandlerAdapter
   }
 
   private void record() {
+    cancelBodyStreams();
     if (recorded || head == null) {
       return;
     }

@@ -87,7 +87,7 @@ public final class ServingSnapshot {
       if (l.http() != null) { // a chain selected by destination is served under its own name
         RouteTable routes = RouteTable.compile(l.http().routeConfig());
         listeners.put(l.name(), new ServingListener(l, routes, stats.http(l.http().statPrefix()),
-            FilterChain.compile(l.http(), FilterResources.of(stats, l.http().statPrefix()), routes)));
+            FilterChain.compile(l.http(), FilterResources.of(stats, l.http().statPrefix(), l.name()), routes)));
       }
     }
     return new ServingSnapshot(config, Map.copyOf(listeners), Map.copyOf(clusters), Map.copyOf(warming));

@@ -1165,6 +1165,9 @@ final class SnapshotTranslator {
     } else {
       routeConfig = routes.translate(hcm.getRouteConfig(), path + ".route_config");
     }
+    if (filters != null) {
+      ok &= StreamedBodyFilters.check(filters, routeConfig, path, problems);
+    }
     int maxHeaderBytes = HttpLimits.DEFAULT.maxHeaderBytes();
     if (hcm.hasMaxRequestHeadersKb()) {
       int kb = hcm.getMaxRequestHeadersKb().getValue();

@@ -14,6 +14,12 @@ package io.keelson.dataplane.filter.bandwidthlimit;
 record BandwidthLimitConfig(String statPrefix, boolean request, boolean response, long bytesPerSecond,
     long fillIntervalNanos, boolean enabled) {
 
+  /** A new bucket for one direction: a second of the limit, refilled every fill interval. */
+  io.keelson.dataplane.filter.ratelimit.TokenBucket bucket(java.util.function.LongSupplier nanoClock) {
+    long perFill = Math.max(1, bytesPerSecond * fillIntervalNanos / 1_000_000_000L);
+    return new io.keelson.dataplane.filter.ratelimit.TokenBucket(bytesPerSecond, perFill, fillIntervalNanos, nanoClock);
+  }
+
   /** Whether the filter paces anything. */
   boolean active() {
     return enabled && bytesPerSecond > 0 && (request || response);

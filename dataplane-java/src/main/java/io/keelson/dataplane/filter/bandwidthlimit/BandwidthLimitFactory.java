@@ -7,17 +7,27 @@ import io.keelson.dataplane.filter.FeatureFlags;
 import io.keelson.dataplane.filter.FilterResources;
 import io.keelson.dataplane.filter.HttpFilter;
 import io.keelson.dataplane.filter.HttpFilterFactory;
+import io.keelson.dataplane.filter.ratelimit.RetainedBuckets;
 
 /**
  * {@code envoy.filters.http.bandwidth_limit}: BandwidthLimit as the filter's typed_config and as a route's or virtual
  * host's typed_per_filter_config (which must set limit_kbps, as Envoy requires, and gets its own buckets). The
  * listener's may leave limit_kbps unset: it then paces nothing. Response trailers (enable_response_trailers) are refused
- * by field. Stateless.
+ * by field. Keeps each compiled filter's buckets for the next snapshot ({@link RetainedBuckets}); thread-safe.
  */
 public final class BandwidthLimitFactory implements HttpFilterFactory {
   /** The most a bucket holds (a second of the limit): limit_kbps × 1024 must fit in 32 bits. */
   private static final long MAX_KBPS = 0xFFFF_FFFFL / 1024;
   private static final long DEFAULT_FILL_NANOS = 50_000_000L;
+
+  /**
+   * A direction's bucket by where the filter sits (listener, filter name, and a route's override's virtual host and
+   * route) and its config: the next snapshot's filter at the same place with an equal config keeps drawing on it, so an
+   * xDS push does not refill the buckets (a changed config gets new ones, as Envoy's new filter config does).
+   */
+  private record BucketKey(String owner, BandwidthLimitConfig config, boolean response) {}
+
+  private static final RetainedBuckets<BucketKey> BUCKETS = new RetainedBuckets<>();
 
   @Override
   public String filterName() {
@@ -74,12 +84,23 @@ public final class BandwidthLimitFactory implements HttpFilterFactory {
     return new BandwidthLimitConfig(c.getStatPrefix(), (mode & 1) != 0, (mode & 2) != 0, kbps * 1024, fill, enabled);
   }
 
+  /** The directions a config that paces anything paces (a route's replaces the listener's whole). */
+  @Override
+  public int streamedBodies(Object settings) {
+    BandwidthLimitConfig c = (BandwidthLimitConfig) settings;
+    if (!c.active()) {
+      return 0;
+    }
+    return (c.request() ? STREAMS_REQUEST : 0) | (c.response() ? STREAMS_RESPONSE : 0);
+  }
+
   @Override
   public HttpFilter create(Object settings, FilterResources resources) {
     BandwidthLimitConfig c = (BandwidthLimitConfig) settings;
     if (!c.active()) {
       return context -> { };
     }
-    return new BandwidthLimitFilter(c, resources.stats(), resources.nanoClock());
+    return new BandwidthLimitFilter(c, resources.stats(), response -> BUCKETS.bucket(
+        new BucketKey(resources.owner(), c, response), () -> c.bucket(resources.nanoClock())));
   }
 }

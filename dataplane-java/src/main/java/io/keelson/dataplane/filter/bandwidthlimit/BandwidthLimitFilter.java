@@ -11,27 +11,35 @@ import java.util.concurrent.atomic.LongAdder;
  * Envoy's bandwidth_limit filter for one config: the request body, the response body or both stream through a
  * {@link PacedBody} drawing on the config's buckets (one per direction, shared by every request the config applies to,
  * on every event loop, as Envoy's shared token bucket). Counters {@code <stat_prefix>.http_bandwidth_limit.
- * {request,response}_{enabled,enforced,allowed_total_size}}. Immutable apart from its buckets and counters; thread-safe.
+ * {request,response}_{enabled,enforced,allowed_total_size,stream_conflicts}} (the last Keelson's: the body was
+ * already streamed by another filter, and the exchange failed closed). Immutable apart from its buckets and counters; thread-safe.
  */
 final class BandwidthLimitFilter implements HttpFilter {
   private final Direction request;
   private final Direction response;
 
-  BandwidthLimitFilter(BandwidthLimitConfig config, StatsRegistry stats, java.util.function.LongSupplier nanoClock) {
+  /** @param buckets the bucket of a direction ({@code true}: the response's) */
+  BandwidthLimitFilter(BandwidthLimitConfig config, StatsRegistry stats,
+      java.util.function.Function<Boolean, TokenBucket> buckets) {
     String p = config.statPrefix() + ".http_bandwidth_limit.";
-    this.request = config.request() ? new Direction(config, stats, p + "request_", nanoClock) : null;
-    this.response = config.response() ? new Direction(config, stats, p + "response_", nanoClock) : null;
+    this.request = config.request() ? new Direction(buckets.apply(false), stats, p + "request_") : null;
+    this.response = config.response() ? new Direction(buckets.apply(true), stats, p + "response_") : null;
+  }
+
+  /** The request's bucket (null when requests are not paced); for tests. */
+  TokenBucket requestBucket() {
+    return request == null ? null : request.bucket;
   }
 
   @Override
   public void onRequest(FilterContext context) {
     if (request != null) {
       request.enabled.increment();
-      context.streamRequestBody(request);
+      request.stream(context.streamRequestBody(request));
     }
     if (response != null) {
       response.enabled.increment();
-      context.streamResponseBody(response);
+      response.stream(context.streamResponseBody(response));
     }
   }
 
@@ -41,13 +49,21 @@ final class BandwidthLimitFilter implements HttpFilter {
     final LongAdder enabled;
     final LongAdder enforced;
     final LongAdder allowed;
+    final LongAdder conflicts;
 
-    Direction(BandwidthLimitConfig c, StatsRegistry stats, String prefix, java.util.function.LongSupplier nanoClock) {
-      long perFill = Math.max(1, c.bytesPerSecond() * c.fillIntervalNanos() / 1_000_000_000L);
-      this.bucket = new TokenBucket(c.bytesPerSecond(), perFill, c.fillIntervalNanos(), nanoClock);
+    Direction(TokenBucket bucket, StatsRegistry stats, String prefix) {
+      this.bucket = bucket;
       this.enabled = stats.counter(prefix + "enabled");
       this.enforced = stats.counter(prefix + "enforced");
       this.allowed = stats.counter(prefix + "allowed_total_size");
+      this.conflicts = stats.counter(prefix + "stream_conflicts");
+    }
+
+    /** Counts a refused stream: another filter (ext_proc STREAMED) streams this body; the exchange fails closed. */
+    void stream(boolean accepted) {
+      if (!accepted) {
+        conflicts.increment();
+      }
     }
 
     @Override

@@ -58,4 +58,21 @@ record ExtProcConfig(String cluster, String authority, long callTimeoutNanos, lo
         failureModeAllow, modes, allowModeOverride, allowedOverrideModes, statPrefix, maxMessageTimeoutNanos,
         observability, deferredCloseNanos, routeCacheAction);
   }
+
+  /**
+   * Whether the filter may stream the request's (or the response's) body: its mode is STREAMED, or a headers answer
+   * may switch it to STREAMED (allow_mode_override, unless allowed_override_modes rules STREAMED out for it). A
+   * request body can only be switched by the request headers' answer.
+   */
+  boolean mayStream(boolean response) {
+    if (response ? modes.responseStreamed() : modes.requestStreamed()) {
+      return true;
+    }
+    if (!allowModeOverride || observability || !(modes.requestHeaders() || (response && modes.responseHeaders()))) {
+      return false;
+    }
+    var streamed = io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode.STREAMED;
+    return allowedOverrideModes.isEmpty() || allowedOverrideModes.stream()
+        .anyMatch(m -> (response ? m.getResponseBodyMode() : m.getRequestBodyMode()) == streamed);
+  }
 }

@@ -54,6 +54,22 @@ public final class ExtProcFilterFactory implements HttpFilterFactory {
     return ExtProcPerRoute.class;
   }
 
+  /**
+   * STREAMED bodies: the filter's own modes and what allow_mode_override lets a processor ask for
+   * ({@link ExtProcConfig#mayStream}), or a route's overrides.processing_mode.
+   */
+  @Override
+  public int streamedBodies(Object settings) {
+    if (settings instanceof ExtProcConfig c) {
+      return (c.mayStream(false) ? STREAMS_REQUEST : 0) | (c.mayStream(true) ? STREAMS_RESPONSE : 0);
+    }
+    PerRoute r = (PerRoute) settings;
+    if (r.disabled() || r.modes() == null) {
+      return 0;
+    }
+    return (r.modes().requestStreamed() ? STREAMS_REQUEST : 0) | (r.modes().responseStreamed() ? STREAMS_RESPONSE : 0);
+  }
+
   @Override
   public Object translate(Message message, String path, ConfigErrors errors) {
     ExternalProcessor c = (ExternalProcessor) message;

@@ -11,7 +11,7 @@ record ExtProcStats(LongAdder streamsStarted, LongAdder streamMsgsSent, LongAdde
     LongAdder spuriousMsgsReceived, LongAdder streamsClosed, LongAdder streamsFailed, LongAdder failureModeAllowed,
     LongAdder messageTimeouts, LongAdder rejectedHeaderMutations, LongAdder clearRouteCacheIgnored,
     LongAdder overrideMessageTimeoutReceived, LongAdder overrideMessageTimeoutIgnored,
-    LongAdder clearRouteCacheDisabled) {
+    LongAdder clearRouteCacheDisabled, LongAdder streamedBodyConflicts) {
 
   /** @param filterPrefix the filter's own stat_prefix, appended after {@code ext_proc.} as Envoy does ("" for none) */
   static ExtProcStats of(FilterResources r, String filterPrefix) {
@@ -22,6 +22,6 @@ record ExtProcStats(LongAdder streamsStarted, LongAdder streamMsgsSent, LongAdde
         s.counter(p + "streams_failed"), s.counter(p + "failure_mode_allowed"), s.counter(p + "message_timeouts"),
         s.counter(p + "rejected_header_mutations"), s.counter(p + "clear_route_cache_ignored"),
         s.counter(p + "override_message_timeout_received"), s.counter(p + "override_message_timeout_ignored"),
-        s.counter(p + "clear_route_cache_disabled"));
+        s.counter(p + "clear_route_cache_disabled"), s.counter(p + "streamed_body_conflicts"));
   }
 }

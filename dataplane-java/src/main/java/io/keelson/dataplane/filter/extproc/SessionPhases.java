@@ -45,8 +45,10 @@ final class SessionPhases {
     }
     if (modes.requestStreamed() && requestStream == null) {
       ProcessorSession s = session;
-      context.streamRequestBody(requestStream = (loop, calls, snapshot, sink) ->
-          new StreamedBodyExchange(s, false, loop, calls, snapshot, sink));
+      if (!context.streamRequestBody(requestStream = (loop, calls, snapshot, sink) ->
+          new StreamedBodyExchange(s, false, loop, calls, snapshot, sink))) {
+        conflicted();
+      }
     } else if (!modes.requestStreamed()) {
       requestStream = withdrawn(context, requestStream);
     }
@@ -66,8 +68,10 @@ final class SessionPhases {
     }
     if (modes.responseStreamed() && responseStream == null) {
       ProcessorSession s = session;
-      context.streamResponseBody(responseStream = (loop, calls, snapshot, sink) ->
-          new StreamedBodyExchange(s, true, loop, calls, snapshot, sink));
+      if (!context.streamResponseBody(responseStream = (loop, calls, snapshot, sink) ->
+          new StreamedBodyExchange(s, true, loop, calls, snapshot, sink))) {
+        conflicted();
+      }
     } else if (!modes.responseStreamed()) {
       responseStream = withdrawn(context, responseStream);
     }
@@ -76,6 +80,11 @@ final class SessionPhases {
     } else if (!modes.responseTrailers()) {
       responseTrailers = withdrawn(context, responseTrailers);
     }
+  }
+
+  /** Another filter already streams this body: the context fails the exchange closed; counted here. */
+  private void conflicted() {
+    session.filter().stats.streamedBodyConflicts().increment();
   }
 
   /** Withdraws {@code mine} (when this session asked for it) and returns null: the phase is off. */

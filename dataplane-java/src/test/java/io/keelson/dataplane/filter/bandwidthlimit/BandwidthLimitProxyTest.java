@@ -4,6 +4,7 @@ import static io.keelson.dataplane.testing.ProxyHarness.bootstrap;
 import static io.keelson.dataplane.testing.ProxyHarness.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
+import static org.awaitility.Awaitility.await;
 
 import io.keelson.dataplane.config.ConfigException;
 import io.keelson.dataplane.config.envoy.BootstrapLoader;
@@ -11,9 +12,12 @@ import io.keelson.dataplane.pipeline.PipelineMode;
 import io.keelson.dataplane.testing.CurlStatus;
 import io.keelson.dataplane.testing.ProxyHarness;
 import io.keelson.dataplane.testing.TestUpstream;
+import io.keelson.dataplane.testing.UploadFlood;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -82,6 +86,78 @@ class BandwidthLimitProxyTest {
       assertThat(proxy.stat("bw.http_bandwidth_limit.request_enforced")).isGreaterThanOrEqualTo(2);
       assertThat(proxy.stat("bw.http_bandwidth_limit.response_enforced")).isGreaterThanOrEqualTo(2);
     }
+  }
+
+  /**
+   * A client writing 64 MiB as fast as it can (the head and the first MiB in one write, so the body is queued while
+   * the request is routed) to a 16 KiB/s limit: the proxy stops reading it, however often the upstream's writability
+   * would resume reading, so what it accepted stays within its queue and the sockets' buffers (HTTP/1.1 and h2c). The
+   * HTTP/1.1 half sent all 64 MiB before the fix; the h2c half (curl sends the head before the body, so the stream is
+   * not paused while it is routed) passed before it too and guards the bound.
+   */
+  @Test
+  void aFloodingUploadIsStalledNotQueued() throws Exception {
+    long total = 64L << 20;
+    try (TestUpstream a = new TestUpstream("a");
+        ProxyHarness proxy = new ProxyHarness(bootstrap(ROUTE_ALL, cluster("a", "ROUND_ROBIN", a.port()),
+            requestLimit(16)), PipelineMode.INLINE)) {
+      try (UploadFlood flood = UploadFlood.http1(proxy.port(), "/up", total)) {
+        assertThat(flood.settled()).as("HTTP/1.1 bytes the client got to send").isLessThan(8L << 20);
+      }
+      try (UploadFlood flood = UploadFlood.h2c(proxy.port(), "/up", total)) {
+        assertThat(flood.settled()).as("h2c bytes the client got to send").isLessThan(8L << 20);
+      }
+      assertThat(a.bodyBytesRead.get()).isLessThan(1L << 20);
+    }
+  }
+
+  /**
+   * A client that leaves mid-upload (its connection reset: HTTP/1.1, then h2c) stops spending the shared bucket at
+   * once, as Envoy's onDestroy drops what the filter held: the allowed bytes stop growing (its 48 KiB queue at 4 KiB/s
+   * would take 12 s to drain), and the next client's upload is all that is counted after. The client sent less than
+   * the queue's high water, so the proxy is still reading it and sees it go.
+   */
+  @Test
+  void aDepartedClientStopsSpendingTheSharedBucket() throws Exception {
+    byte[] next = new byte[8 * 1024];
+    new Random(3).nextBytes(next);
+    Path file = Files.write(dir.resolve("next"), next);
+    try (TestUpstream a = new TestUpstream("a");
+        ProxyHarness proxy = new ProxyHarness(bootstrap(ROUTE_ALL, cluster("a", "ROUND_ROBIN", a.port()),
+            requestLimit(4)), PipelineMode.INLINE)) {
+      String allowed = "bw.http_bandwidth_limit.request_allowed_total_size";
+      for (String v : HTTP_VERSIONS) {
+        long before = proxy.stat(allowed);
+        try (UploadFlood flood = v.equals("--http1.1") ? UploadFlood.http1(proxy.port(), "/up", 1L << 20, SENT_BEFORE_LEAVING)
+            : UploadFlood.h2c(proxy.port(), "/up", SENT_BEFORE_LEAVING)) {
+          await().atMost(20, TimeUnit.SECONDS).until(() -> proxy.stat(allowed) > before
+              && proxy.stat("bw.http_bandwidth_limit.request_enforced") > 0);
+        } // gone mid-body
+        long stopped = UploadFlood.steady(v + ": the departed client's queue is dropped", () -> proxy.stat(allowed),
+            Duration.ofSeconds(1), Duration.ofSeconds(8));
+        assertThat(CurlStatus.of(v, "-m", "60", "--data-binary", "@" + file, "http://127.0.0.1:" + proxy.port() + "/up"))
+            .as(v).isEqualTo("200");
+        assertThat(a.lastBody).isEqualTo(next);
+        assertThat(proxy.stat(allowed)).as(v).isEqualTo(stopped + next.length);
+      }
+    }
+  }
+
+  private static final long SENT_BEFORE_LEAVING = 52 * 1024;
+
+  private static final String ROUTE_ALL = """
+                    - name: main
+                      domains: ["*"]
+                      routes:
+                      - match: { prefix: "/" }
+                        route: { cluster: a }
+        """;
+
+  private static String requestLimit(int kbps) {
+    return """
+                  - name: envoy.filters.http.bandwidth_limit
+                    typed_config: { %s, stat_prefix: bw, enable_mode: REQUEST, limit_kbps: %d }
+        """.formatted(TYPE, kbps);
   }
 
   @Test

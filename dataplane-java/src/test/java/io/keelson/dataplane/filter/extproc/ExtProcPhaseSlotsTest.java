@@ -127,6 +127,6 @@ class ExtProcPhaseSlotsTest {
   private static ExtProcStats stats() {
     return new ExtProcStats(new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder(),
         new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder(),
-        new LongAdder(), new LongAdder());
+        new LongAdder(), new LongAdder(), new LongAdder());
   }
 }

@@ -120,6 +120,24 @@ class ExtProcStreamedBodyTest {
     }
   }
 
+  /**
+   * The head and the first MiB in one write (the body is there while the request is routed, so the pause comes before
+   * the upstream connection, whose writability would resume reading), then up to 64 MiB, to a processor holding its
+   * answers: the client stalls with a bounded part of the body out.
+   */
+  @Test
+  void aBodyArrivingWithItsHeadIsStillReadOnlyAsFastAsTheProcessorAnswers() throws Exception {
+    try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
+        ProxyHarness proxy = ExtProcProxyTest.proxy(a, processor.port(), PipelineMode.INLINE,
+            STREAMED_REQUEST + "\nmessage_timeout: 60s");
+        io.keelson.dataplane.testing.UploadFlood flood =
+            io.keelson.dataplane.testing.UploadFlood.http1(proxy.port(), "/upper-gated/flood", 64L << 20)) {
+      await().atMost(20, TimeUnit.SECONDS).until(() -> processor.bodyBytesSeen.get() > 0);
+      assertThat(flood.settled()).as("bytes the client got to send").isLessThan(8L << 20);
+      assertThat(processor.bodyBytesSeen.get()).isLessThanOrEqualTo(StreamedBodyExchange.MAX_IN_FLIGHT_BYTES + 256 * 1024);
+    }
+  }
+
   @Test
   void aStreamedResponseBodyReachesTheClientAsTheProcessorChangedEachChunk() throws Exception {
     try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
