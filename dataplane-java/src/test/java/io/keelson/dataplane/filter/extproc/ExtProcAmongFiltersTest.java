@@ -53,7 +53,9 @@ class ExtProcAmongFiltersTest {
     try (TestUpstream a = new TestUpstream("a"); GrpcProcessorServer processor = new GrpcProcessorServer();
         ProxyHarness proxy = proxy(a, processor, null, BANDWIDTH_LIMIT + ExtProcProxyTest.filter(
             "processing_mode: { request_header_mode: SEND, response_header_mode: SEND }\nallow_mode_override: true\n"
-            + "message_timeout: 10s"))) {
+            // the override the processor sends (Envoy's default mode): listed, so ext_proc may not ask for STREAMED,
+            // which bandwidth_limit on the same bodies would refuse
+            + "allowed_override_modes: [{}]\nmessage_timeout: 10s"))) {
       String base = "http://127.0.0.1:" + proxy.port();
       for (String v : new String[] {"--http1.1", "--http2-prior-knowledge"}) {
         long start = System.nanoTime();
@@ -99,6 +101,9 @@ class ExtProcAmongFiltersTest {
    * still replaced by its processor and its response-headers phase still runs; the first processor's override on its
    * body answer (response headers SKIP) is ignored, as Envoy ignores overrides on body and trailers answers.
    */
+  /** The one override the processors send; listing it keeps STREAMED out (two filters may not both stream a body). */
+  private static final String SKIP_RESPONSE_HEADERS_ONLY = "allowed_override_modes: [{ response_header_mode: SKIP }]\n";
+
   @Test
   void aSecondExtProcsOverrideLeavesTheFirstsPhases() throws Exception {
     ProcessingMode responseHeadersOff = ProcessingMode.newBuilder()
@@ -107,8 +112,8 @@ class ExtProcAmongFiltersTest {
         GrpcProcessorServer second = new GrpcProcessorServer();
         ProxyHarness proxy = proxy(a, first, second, ExtProcProxyTest.filter(
             "processing_mode: { request_header_mode: SEND, response_header_mode: SEND, request_body_mode: BUFFERED }\n"
-            + "allow_mode_override: true\nmessage_timeout: 10s") + ExtProcProxyTest.filter(
-            "allow_mode_override: true\nmessage_timeout: 10s")
+            + "allow_mode_override: true\n" + SKIP_RESPONSE_HEADERS_ONLY + "message_timeout: 10s") + ExtProcProxyTest.filter(
+            "allow_mode_override: true\n" + SKIP_RESPONSE_HEADERS_ONLY + "message_timeout: 10s")
             .replace("name: envoy.filters.http.ext_proc", "name: second.ext_proc")
             .replace("cluster_name: processor ", "cluster_name: processor2 "))) {
       first.laterOverride = responseHeadersOff;
